@@ -30,8 +30,8 @@ Result<CsvTable> ParseCsv(std::string_view text, std::string_view what, CsvLimit
     record.push_back(std::move(field));
     field.clear();
     if (record.size() > limits.max_columns) {
-      return Status::OutOfRange(fmt::format("{}: line {}: more than {} columns", what,
-                                            record_line, limits.max_columns));
+      return Status::OutOfRange(
+          fmt::format("{}: line {}: more than {} columns", what, record_line, limits.max_columns));
     }
     if (table.header.empty()) {
       table.header = std::move(record);
@@ -42,8 +42,7 @@ Result<CsvTable> ParseCsv(std::string_view text, std::string_view what, CsvLimit
                                                    table.header.size()));
       }
       if (table.rows.size() >= limits.max_rows) {
-        return Status::OutOfRange(
-            fmt::format("{}: more than {} rows", what, limits.max_rows));
+        return Status::OutOfRange(fmt::format("{}: more than {} rows", what, limits.max_rows));
       }
       table.rows.push_back(std::move(record));
     }
@@ -76,8 +75,8 @@ Result<CsvTable> ParseCsv(std::string_view text, std::string_view what, CsvLimit
         field.push_back(q);
         ++i;
         if (field.size() > limits.max_field_bytes) {
-          return Status::OutOfRange(
-              fmt::format("{}: line {}: field longer than {} bytes", what, line, limits.max_field_bytes));
+          return Status::OutOfRange(fmt::format("{}: line {}: field longer than {} bytes", what,
+                                                line, limits.max_field_bytes));
         }
       }
       if (!closed) {
@@ -109,8 +108,8 @@ Result<CsvTable> ParseCsv(std::string_view text, std::string_view what, CsvLimit
     any_char_in_record = true;
     field.push_back(c);
     if (field.size() > limits.max_field_bytes) {
-      return Status::OutOfRange(
-          fmt::format("{}: line {}: field longer than {} bytes", what, line, limits.max_field_bytes));
+      return Status::OutOfRange(fmt::format("{}: line {}: field longer than {} bytes", what, line,
+                                            limits.max_field_bytes));
     }
     ++i;
   }

@@ -37,7 +37,8 @@ Result<std::string> ReadLocalFile(const std::string& path, std::size_t max_bytes
     if (n == 0) break;
     if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
       ::close(fd);
-      return Status::OutOfRange(fmt::format("{} is larger than the {}-byte limit", path, max_bytes));
+      return Status::OutOfRange(
+          fmt::format("{} is larger than the {}-byte limit", path, max_bytes));
     }
     out.append(buf, static_cast<std::size_t>(n));
   }
@@ -71,7 +72,8 @@ Status WriteLocalFileAtomic(const std::string& path, std::string_view content) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return Status::IoError(fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(err)));
+    return Status::IoError(
+        fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(err)));
   }
   return Status::Ok();
 }

@@ -12,7 +12,8 @@ namespace wattson {
 
 inline constexpr std::size_t kMaxLocalFileBytes = 1ull << 30;
 
-Result<std::string> ReadLocalFile(const std::string& path, std::size_t max_bytes = kMaxLocalFileBytes);
+Result<std::string> ReadLocalFile(const std::string& path,
+                                  std::size_t max_bytes = kMaxLocalFileBytes);
 
 // Writes content to path through a temporary file and rename, so a reader never sees half a file
 // and a failed write leaves the old file intact.

@@ -1,5 +1,5 @@
-// HostFs: every read of the host (/proc, /sys, /etc) goes through this interface. RootedHostFs reads
-// below a configurable root ("/" in production, a testdata tree in tests); FakeHostFs is an
+// HostFs: every read of the host (/proc, /sys, /etc) goes through this interface. RootedHostFs
+// reads below a configurable root ("/" in production, a testdata tree in tests); FakeHostFs is an
 // in-memory tree; FaultInjectingHostFs wraps another HostFs and fails chosen reads.
 #pragma once
 

@@ -46,7 +46,8 @@ const Json* FindField(const Json& obj, std::string_view key) {
 
 Result<const Json*> GetField(const Json& obj, std::string_view key, std::string_view ctx) {
   if (!obj.is_object()) {
-    return Status::InvalidArgument(fmt::format("{}: expected an object", ctx.empty() ? "(root)" : ctx));
+    return Status::InvalidArgument(
+        fmt::format("{}: expected an object", ctx.empty() ? "(root)" : ctx));
   }
   const Json* v = FindField(obj, key);
   if (v == nullptr) {
@@ -57,7 +58,8 @@ Result<const Json*> GetField(const Json& obj, std::string_view key, std::string_
 
 Result<double> AsFiniteNumber(const Json& v, std::string_view ctx) {
   if (!v.is_number()) {
-    return Status::InvalidArgument(fmt::format("{}: expected a number, got {}", ctx, v.type_name()));
+    return Status::InvalidArgument(
+        fmt::format("{}: expected a number, got {}", ctx, v.type_name()));
   }
   double d = v.get<double>();
   if (!std::isfinite(d)) {
@@ -68,7 +70,8 @@ Result<double> AsFiniteNumber(const Json& v, std::string_view ctx) {
 
 Result<std::string> AsString(const Json& v, std::string_view ctx) {
   if (!v.is_string()) {
-    return Status::InvalidArgument(fmt::format("{}: expected a string, got {}", ctx, v.type_name()));
+    return Status::InvalidArgument(
+        fmt::format("{}: expected a string, got {}", ctx, v.type_name()));
   }
   return v.get<std::string>();
 }
@@ -76,17 +79,20 @@ Result<std::string> AsString(const Json& v, std::string_view ctx) {
 Result<std::vector<double>> AsFiniteNumberArray(const Json& v, std::string_view ctx,
                                                 std::size_t max_len) {
   if (!v.is_array()) {
-    return Status::InvalidArgument(fmt::format("{}: expected an array, got {}", ctx, v.type_name()));
+    return Status::InvalidArgument(
+        fmt::format("{}: expected an array, got {}", ctx, v.type_name()));
   }
   if (v.size() > max_len) {
-    return Status::OutOfRange(fmt::format("{}: {} elements is over the limit of {}", ctx, v.size(), max_len));
+    return Status::OutOfRange(
+        fmt::format("{}: {} elements is over the limit of {}", ctx, v.size(), max_len));
   }
   std::vector<double> out;
   out.reserve(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) {
     const Json& e = v[i];
     if (!e.is_number()) {
-      return Status::InvalidArgument(fmt::format("{}[{}]: expected a number, got {}", ctx, i, e.type_name()));
+      return Status::InvalidArgument(
+          fmt::format("{}[{}]: expected a number, got {}", ctx, i, e.type_name()));
     }
     double d = e.get<double>();
     if (!std::isfinite(d)) {
@@ -100,16 +106,19 @@ Result<std::vector<double>> AsFiniteNumberArray(const Json& v, std::string_view 
 Result<std::vector<std::string>> AsStringArray(const Json& v, std::string_view ctx,
                                                std::size_t max_len) {
   if (!v.is_array()) {
-    return Status::InvalidArgument(fmt::format("{}: expected an array, got {}", ctx, v.type_name()));
+    return Status::InvalidArgument(
+        fmt::format("{}: expected an array, got {}", ctx, v.type_name()));
   }
   if (v.size() > max_len) {
-    return Status::OutOfRange(fmt::format("{}: {} elements is over the limit of {}", ctx, v.size(), max_len));
+    return Status::OutOfRange(
+        fmt::format("{}: {} elements is over the limit of {}", ctx, v.size(), max_len));
   }
   std::vector<std::string> out;
   out.reserve(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (!v[i].is_string()) {
-      return Status::InvalidArgument(fmt::format("{}[{}]: expected a string, got {}", ctx, i, v[i].type_name()));
+      return Status::InvalidArgument(
+          fmt::format("{}[{}]: expected a string, got {}", ctx, i, v[i].type_name()));
     }
     out.push_back(v[i].get<std::string>());
   }
@@ -127,8 +136,10 @@ Result<long long> AsInteger(const Json& v, std::string_view ctx, long long min, 
     }
     return Status::InvalidArgument(fmt::format("{}: expected an integer, got {}", ctx, v.dump()));
   }
-  if (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(max)) {
-    return Status::OutOfRange(fmt::format("{}: {} is out of range [{}, {}]", ctx, v.dump(), min, max));
+  if (v.is_number_unsigned() &&
+      v.get<unsigned long long>() > static_cast<unsigned long long>(max)) {
+    return Status::OutOfRange(
+        fmt::format("{}: {} is out of range [{}, {}]", ctx, v.dump(), min, max));
   }
   long long i = v.get<long long>();
   if (i < min || i > max) {

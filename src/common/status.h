@@ -12,12 +12,12 @@ namespace wattson {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // the caller's input is wrong (bad file, bad request, bad flag)
-  kNotFound,          // a file, model or key that does not exist
-  kIoError,           // the OS failed a read or write
-  kOutOfRange,        // a value or size beyond a documented limit
+  kInvalidArgument,  // the caller's input is wrong (bad file, bad request, bad flag)
+  kNotFound,         // a file, model or key that does not exist
+  kIoError,          // the OS failed a read or write
+  kOutOfRange,       // a value or size beyond a documented limit
   kFailedPrecondition,
-  kUnavailable,       // a source that is not present on this host (no RAPL, no NVML)
+  kUnavailable,  // a source that is not present on this host (no RAPL, no NVML)
   kInternal,
 };
 
@@ -29,7 +29,9 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
@@ -57,7 +59,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : data_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (std::get<Status>(data_).ok()) {
       data_ = Status::Internal("Result constructed from an OK status without a value");
@@ -96,9 +98,9 @@ T& Result<T>::Checked() {
 #define WATTSON_CONCAT_(a, b) WATTSON_CONCAT_INNER_(a, b)
 
 // Evaluates expr (a Status); returns it from the enclosing function if it is not OK.
-#define WATTSON_RETURN_IF_ERROR(expr)              \
-  do {                                             \
-    ::wattson::Status wattson_status_ = (expr);    \
+#define WATTSON_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::wattson::Status wattson_status_ = (expr);        \
     if (!wattson_status_.ok()) return wattson_status_; \
   } while (false)
 

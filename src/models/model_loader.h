@@ -13,7 +13,8 @@
 namespace wattson {
 
 struct LoadOptions {
-  // Kepler weight JSON: trainer name when the path does not tell (e.g. "LogarithmicRegressionTrainer").
+  // Kepler weight JSON: trainer name when the path does not tell (e.g.
+  // "LogarithmicRegressionTrainer").
   std::string trainer;
   // XGBoost JSON: the component the model predicts and its ordered feature names.
   std::string component = "package";
@@ -21,6 +22,6 @@ struct LoadOptions {
 };
 
 Result<std::unique_ptr<PipelineModel>> LoadModelFile(const std::string& path,
-                                                    const LoadOptions& options = {});
+                                                     const LoadOptions& options = {});
 
 }  // namespace wattson

@@ -37,9 +37,9 @@ Result<std::unique_ptr<PipelineModel>> PipelineModel::Create(
         return Status::InvalidArgument(fmt::format("{}: transform {} is missing", comp, t));
       }
       if (p.transforms[t]->input_size() != width) {
-        return Status::InvalidArgument(fmt::format(
-            "{}: transform {} ({}) takes {} inputs but receives {}", comp, t,
-            p.transforms[t]->kind(), p.transforms[t]->input_size(), width));
+        return Status::InvalidArgument(
+            fmt::format("{}: transform {} ({}) takes {} inputs but receives {}", comp, t,
+                        p.transforms[t]->kind(), p.transforms[t]->input_size(), width));
       }
       width = p.transforms[t]->output_size();
       max_width = std::max(max_width, width);
@@ -53,7 +53,8 @@ Result<std::unique_ptr<PipelineModel>> PipelineModel::Create(
   info.features = std::move(all_features);
   info.components.clear();
   for (const auto& p : pipelines) info.components.push_back(p.component);
-  auto model = std::unique_ptr<PipelineModel>(new PipelineModel(std::move(info), std::move(pipelines)));
+  auto model =
+      std::unique_ptr<PipelineModel>(new PipelineModel(std::move(info), std::move(pipelines)));
   model->max_width_ = max_width;
   return model;
 }
@@ -94,9 +95,9 @@ Result<PowerPrediction> PipelineModel::Predict(const FeatureMatrix& x,
     for (const auto& f : p.features) {
       auto c = x.ColumnIndex(f);
       if (!c) {
-        return Status::InvalidArgument(fmt::format(
-            "model '{}' needs feature '{}' for component {}, which the input lacks", info_.id,
-            f, ComponentName(p.component)));
+        return Status::InvalidArgument(
+            fmt::format("model '{}' needs feature '{}' for component {}, which the input lacks",
+                        info_.id, f, ComponentName(p.component)));
       }
       cols.push_back(*c);
     }

@@ -38,13 +38,14 @@ Json MaxAbsTransform::ToJson() const { return Json{{"type", "maxabs"}, {"scale",
 Result<std::unique_ptr<StandardTransform>> StandardTransform::Create(std::vector<double> mean,
                                                                      std::vector<double> scale) {
   if (mean.size() != scale.size()) {
-    return Status::InvalidArgument(fmt::format("standard: mean has {} values, scale has {}",
-                                               mean.size(), scale.size()));
+    return Status::InvalidArgument(
+        fmt::format("standard: mean has {} values, scale has {}", mean.size(), scale.size()));
   }
   if (mean.size() > kMaxTransformWidth) return Status::OutOfRange("standard: too many features");
   WATTSON_RETURN_IF_ERROR(CheckFinite(mean, "standard mean"));
   WATTSON_RETURN_IF_ERROR(CheckFinite(scale, "standard scale"));
-  return std::unique_ptr<StandardTransform>(new StandardTransform(std::move(mean), std::move(scale)));
+  return std::unique_ptr<StandardTransform>(
+      new StandardTransform(std::move(mean), std::move(scale)));
 }
 
 void StandardTransform::Apply(std::span<const double> in, std::span<double> out) const {
@@ -84,9 +85,11 @@ Result<std::unique_ptr<PolynomialTransform>> PolynomialTransform::Create(std::si
     return Status::InvalidArgument(fmt::format("polynomial: degree {} is not in 1..3", degree));
   }
   if (input_size > 256) {
-    return Status::OutOfRange(fmt::format("polynomial: {} inputs is over the limit of 256", input_size));
+    return Status::OutOfRange(
+        fmt::format("polynomial: {} inputs is over the limit of 256", input_size));
   }
-  return std::unique_ptr<PolynomialTransform>(new PolynomialTransform(input_size, degree, include_bias));
+  return std::unique_ptr<PolynomialTransform>(
+      new PolynomialTransform(input_size, degree, include_bias));
 }
 
 void PolynomialTransform::Apply(std::span<const double> in, std::span<double> out) const {
@@ -108,37 +111,44 @@ Result<std::unique_ptr<Transform>> TransformFromJson(const Json& j, std::string_
   WATTSON_ASSIGN_OR_RETURN(std::string type, GetString(j, "type", ctx));
   if (type == "maxabs") {
     WATTSON_ASSIGN_OR_RETURN(const Json* s, GetField(j, "scale", ctx));
-    WATTSON_ASSIGN_OR_RETURN(auto scale, AsFiniteNumberArray(*s, JoinPath(ctx, "scale"), kMaxTransformWidth));
+    WATTSON_ASSIGN_OR_RETURN(auto scale,
+                             AsFiniteNumberArray(*s, JoinPath(ctx, "scale"), kMaxTransformWidth));
     WATTSON_ASSIGN_OR_RETURN(auto t, MaxAbsTransform::Create(std::move(scale)));
     return std::unique_ptr<Transform>(std::move(t));
   }
   if (type == "standard") {
     WATTSON_ASSIGN_OR_RETURN(const Json* m, GetField(j, "mean", ctx));
     WATTSON_ASSIGN_OR_RETURN(const Json* s, GetField(j, "scale", ctx));
-    WATTSON_ASSIGN_OR_RETURN(auto mean, AsFiniteNumberArray(*m, JoinPath(ctx, "mean"), kMaxTransformWidth));
-    WATTSON_ASSIGN_OR_RETURN(auto scale, AsFiniteNumberArray(*s, JoinPath(ctx, "scale"), kMaxTransformWidth));
+    WATTSON_ASSIGN_OR_RETURN(auto mean,
+                             AsFiniteNumberArray(*m, JoinPath(ctx, "mean"), kMaxTransformWidth));
+    WATTSON_ASSIGN_OR_RETURN(auto scale,
+                             AsFiniteNumberArray(*s, JoinPath(ctx, "scale"), kMaxTransformWidth));
     auto t = StandardTransform::Create(std::move(mean), std::move(scale));
     if (!t.ok()) return t.status().WithContext(ctx);
     return std::unique_ptr<Transform>(std::move(t).value());
   }
   if (type == "polynomial") {
     WATTSON_ASSIGN_OR_RETURN(const Json* n, GetField(j, "input_size", ctx));
-    WATTSON_ASSIGN_OR_RETURN(long long input_size, AsInteger(*n, JoinPath(ctx, "input_size"), 0, 256));
+    WATTSON_ASSIGN_OR_RETURN(long long input_size,
+                             AsInteger(*n, JoinPath(ctx, "input_size"), 0, 256));
     WATTSON_ASSIGN_OR_RETURN(const Json* d, GetField(j, "degree", ctx));
     WATTSON_ASSIGN_OR_RETURN(long long degree, AsInteger(*d, JoinPath(ctx, "degree"), 1, 3));
     bool bias = true;
     if (const Json* b = FindField(j, "include_bias")) {
       if (!b->is_boolean()) {
-        return Status::InvalidArgument(fmt::format("{}: expected a boolean", JoinPath(ctx, "include_bias")));
+        return Status::InvalidArgument(
+            fmt::format("{}: expected a boolean", JoinPath(ctx, "include_bias")));
       }
       bias = b->get<bool>();
     }
-    WATTSON_ASSIGN_OR_RETURN(auto t, PolynomialTransform::Create(static_cast<std::size_t>(input_size),
-                                                                 static_cast<int>(degree), bias));
+    WATTSON_ASSIGN_OR_RETURN(auto t,
+                             PolynomialTransform::Create(static_cast<std::size_t>(input_size),
+                                                         static_cast<int>(degree), bias));
     return std::unique_ptr<Transform>(std::move(t));
   }
   return Status::InvalidArgument(
-      fmt::format("{}: unknown transform type '{}' (maxabs, standard, polynomial)", JoinPath(ctx, "type"), type));
+      fmt::format("{}: unknown transform type '{}' (maxabs, standard, polynomial)",
+                  JoinPath(ctx, "type"), type));
 }
 
 }  // namespace wattson

@@ -73,9 +73,9 @@ struct PowerPrediction {
 
 // The machine a model was trained on (kepler-model-server node_type_index attrs).
 struct MachineSpec {
-  std::string processor;     // normalised, e.g. "intel_xeon_platinum_8259cl"
-  double cores = 0;          // logical CPUs
-  double chips = 0;          // sockets
+  std::string processor;  // normalised, e.g. "intel_xeon_platinum_8259cl"
+  double cores = 0;       // logical CPUs
+  double chips = 0;       // sockets
   double memory_gib = 0;
   double frequency_mhz = 0;
   bool empty() const {
@@ -88,10 +88,10 @@ struct Provenance {
   std::string dataset_sha256;  // of the training table, when known
   std::string machine;         // free-form machine name, e.g. "nx12"
   MachineSpec machine_spec;
-  std::string trainer;         // e.g. "GradientBoostingRegressorTrainer"
-  std::string created;         // ISO-8601 UTC
-  std::string tool;            // e.g. "wattson 0.1.0" or "kepler-model-server"
-  std::string origin;          // the file or URL the model was imported from
+  std::string trainer;  // e.g. "GradientBoostingRegressorTrainer"
+  std::string created;  // ISO-8601 UTC
+  std::string tool;     // e.g. "wattson 0.1.0" or "kepler-model-server"
+  std::string origin;   // the file or URL the model was imported from
   std::string notes;
 };
 
@@ -105,8 +105,8 @@ struct ComponentErrors {
 };
 
 struct ModelErrors {
-  std::string protocol;  // "kepler-random-split", "blocked-cv", "holdout", "kepler-published", ...
-  double mae = kNoValue;   // max over components, W
+  std::string protocol;   // "kepler-random-split", "blocked-cv", "holdout", "kepler-published", ...
+  double mae = kNoValue;  // max over components, W
   double mape = kNoValue;  // max over components, %
   std::map<std::string, ComponentErrors> per_component;
   bool has_mae() const { return !std::isnan(mae); }
@@ -119,13 +119,13 @@ struct FeatureRange {
 };
 
 struct ModelInfo {
-  std::string id;           // unique within a catalogue (path-like)
-  std::string name;         // e.g. "SGDRegressorTrainer_0"
-  std::string trainer;      // e.g. "SGDRegressorTrainer"
+  std::string id;       // unique within a catalogue (path-like)
+  std::string name;     // e.g. "SGDRegressorTrainer_0"
+  std::string trainer;  // e.g. "SGDRegressorTrainer"
   OutputType output_type = OutputType::kAbsPower;
-  std::string energy_source;  // "rapl-sysfs", "acpi", ...
-  std::string feature_group;  // e.g. "BPFOnly"; empty when unknown
-  int node_type = -1;         // kepler-model-server node type, -1 when unknown
+  std::string energy_source;                 // "rapl-sysfs", "acpi", ...
+  std::string feature_group;                 // e.g. "BPFOnly"; empty when unknown
+  int node_type = -1;                        // kepler-model-server node type, -1 when unknown
   std::vector<std::string> features;         // every numeric feature the model reads
   std::vector<std::string> system_features;  // categorical features it uses
   std::vector<Component> components;

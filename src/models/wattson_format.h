@@ -20,7 +20,7 @@ bool IsWattsonModelJson(const Json& j);
 
 Result<std::unique_ptr<PipelineModel>> WattsonModelFromJson(const Json& j, std::string_view what);
 Result<std::unique_ptr<PipelineModel>> ParseWattsonModel(std::string_view text,
-                                                        std::string_view what);
+                                                         std::string_view what);
 Json WattsonModelToJson(const PipelineModel& model);
 std::string SerializeWattsonModel(const PipelineModel& model);  // pretty, trailing newline
 Status SaveWattsonModel(const PipelineModel& model, const std::string& path);

@@ -1,0 +1,312 @@
+#include "models/tree_ensemble.h"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "fmt/format.h"
+
+namespace wattson {
+
+namespace {
+
+constexpr std::size_t kMaxTotalNodes = 1u << 24;
+constexpr std::size_t kMaxInputs = 1u << 16;
+constexpr std::size_t kMaxTreeDepth = 4096;
+
+Status ValidateTree(const RegressionTree& t, std::size_t input_size, std::size_t index) {
+  const std::size_t n = t.left.size();
+  const std::string ctx = fmt::format("tree {}", index);
+  if (n == 0) return Status::InvalidArgument(ctx + ": no nodes");
+  if (t.right.size() != n || t.feature.size() != n || t.threshold.size() != n ||
+      t.value.size() != n || (!t.default_left.empty() && t.default_left.size() != n)) {
+    return Status::InvalidArgument(ctx + ": node arrays have different lengths");
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int32_t l = t.left[i];
+    const std::int32_t r = t.right[i];
+    const bool leaf = l == -1;
+    if (leaf != (r == -1)) {
+      return Status::InvalidArgument(fmt::format("{}: node {} has one child", ctx, i));
+    }
+    if (leaf) {
+      if (!std::isfinite(t.value[i])) {
+        return Status::InvalidArgument(fmt::format("{}: leaf {} value is not finite", ctx, i));
+      }
+      continue;
+    }
+    // Children strictly after the parent: traversal terminates and cannot cycle.
+    if (l <= static_cast<std::int64_t>(i) || r <= static_cast<std::int64_t>(i) ||
+        static_cast<std::size_t>(l) >= n || static_cast<std::size_t>(r) >= n) {
+      return Status::InvalidArgument(
+          fmt::format("{}: node {} has a child out of order or range", ctx, i));
+    }
+    if (t.feature[i] < 0 || static_cast<std::size_t>(t.feature[i]) >= input_size) {
+      return Status::InvalidArgument(
+          fmt::format("{}: node {} splits on feature {} of {}", ctx, i, t.feature[i], input_size));
+    }
+    if (std::isnan(t.threshold[i])) {
+      return Status::InvalidArgument(fmt::format("{}: node {} threshold is NaN", ctx, i));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::int32_t>> IntArray(const Json& obj, std::string_view key,
+                                           std::string_view ctx, std::size_t max_len) {
+  WATTSON_ASSIGN_OR_RETURN(const Json* v, GetField(obj, key, ctx));
+  const std::string path = JoinPath(ctx, key);
+  if (!v->is_array()) return Status::InvalidArgument(path + ": expected an array");
+  if (v->size() > max_len) return Status::OutOfRange(path + ": too many nodes");
+  std::vector<std::int32_t> out;
+  out.reserve(v->size());
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const Json& e = (*v)[i];
+    if (e.is_boolean()) {
+      out.push_back(e.get<bool>() ? 1 : 0);
+      continue;
+    }
+    WATTSON_ASSIGN_OR_RETURN(long long x,
+                             AsInteger(e, fmt::format("{}[{}]", path, i), -2, INT32_MAX));
+    out.push_back(static_cast<std::int32_t>(x));
+  }
+  return out;
+}
+
+Result<std::vector<double>> NumberArray(const Json& obj, std::string_view key, std::string_view ctx,
+                                        std::size_t max_len) {
+  WATTSON_ASSIGN_OR_RETURN(const Json* v, GetField(obj, key, ctx));
+  return AsFiniteNumberArray(*v, JoinPath(ctx, key), max_len);
+}
+
+// XGBoost writes base_score as a string ("5E-1", or "[5E-1]" from 2.x).
+Result<double> ParseXgbNumberString(const Json& v, std::string_view ctx) {
+  if (v.is_number()) return AsFiniteNumber(v, ctx);
+  WATTSON_ASSIGN_OR_RETURN(std::string s, AsString(v, ctx));
+  if (!s.empty() && s.front() == '[') s = s.substr(1);
+  if (!s.empty() && s.back() == ']') s.pop_back();
+  if (s.find(',') != std::string::npos) {
+    return Status::InvalidArgument(fmt::format("{}: multi-target models are not supported", ctx));
+  }
+  char* end = nullptr;
+  double d = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(d)) {
+    return Status::InvalidArgument(fmt::format("{}: '{}' is not a finite number", ctx, s));
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TreeEnsembleRegressor>> TreeEnsembleRegressor::Create(
+    std::size_t input_size, TreeEnsembleParams params, std::vector<RegressionTree> trees) {
+  if (input_size == 0 || input_size > kMaxInputs) {
+    return Status::InvalidArgument(
+        fmt::format("tree_ensemble: input size {} is not in 1..{}", input_size, kMaxInputs));
+  }
+  if (!std::isfinite(params.base_score) || !std::isfinite(params.learning_rate)) {
+    return Status::InvalidArgument("tree_ensemble: base score or learning rate is not finite");
+  }
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < trees.size(); ++i) {
+    total += trees[i].left.size();
+    if (total > kMaxTotalNodes) return Status::OutOfRange("tree_ensemble: too many nodes");
+    WATTSON_RETURN_IF_ERROR(ValidateTree(trees[i], input_size, i));
+  }
+  return std::unique_ptr<TreeEnsembleRegressor>(
+      new TreeEnsembleRegressor(input_size, params, std::move(trees)));
+}
+
+std::size_t TreeEnsembleRegressor::Leaf(const RegressionTree& t, std::span<const float> x) const {
+  std::size_t node = 0;
+  std::size_t steps = 0;
+  while (t.left[node] != -1 && steps++ < kMaxTreeDepth * 64) {
+    const float v = x[static_cast<std::size_t>(t.feature[node])];
+    bool go_left;
+    if (std::isnan(v)) {
+      go_left = !t.default_left.empty() && t.default_left[node] != 0;
+    } else if (params_.split == SplitRule::kLessEqual) {
+      go_left = static_cast<double>(v) <= t.threshold[node];
+    } else {
+      go_left = v < static_cast<float>(t.threshold[node]);
+    }
+    node = static_cast<std::size_t>(go_left ? t.left[node] : t.right[node]);
+  }
+  return node;
+}
+
+double TreeEnsembleRegressor::Predict(std::span<const double> x, const SystemFeatures&) const {
+  // Both libraries compare features as float32.
+  float xf_small[64];
+  std::vector<float> xf_big;
+  float* xf = xf_small;
+  if (x.size() > 64) {
+    xf_big.resize(x.size());
+    xf = xf_big.data();
+  }
+  for (std::size_t i = 0; i < x.size(); ++i) xf[i] = static_cast<float>(x[i]);
+  const std::span<const float> xs(xf, x.size());
+  if (params_.accumulation == Accumulation::kFloat32) {
+    float sum = static_cast<float>(params_.base_score);
+    const float lr = static_cast<float>(params_.learning_rate);
+    for (const auto& t : trees_) sum += lr * static_cast<float>(t.value[Leaf(t, xs)]);
+    return static_cast<double>(sum);
+  }
+  double sum = params_.base_score;
+  for (const auto& t : trees_) sum += params_.learning_rate * t.value[Leaf(t, xs)];
+  return sum;
+}
+
+Json TreeEnsembleRegressor::ToJson() const {
+  Json trees = Json::array();
+  for (const auto& t : trees_) {
+    Json jt{{"left", t.left},
+            {"right", t.right},
+            {"feature", t.feature},
+            {"threshold", t.threshold},
+            {"value", t.value}};
+    if (!t.default_left.empty()) jt["default_left"] = t.default_left;
+    trees.push_back(std::move(jt));
+  }
+  return Json{
+      {"family", "tree_ensemble"},
+      {"input_size", input_size_},
+      {"base_score", params_.base_score},
+      {"learning_rate", params_.learning_rate},
+      {"split", params_.split == SplitRule::kLessEqual ? "le" : "lt"},
+      {"accumulation", params_.accumulation == Accumulation::kFloat64 ? "float64" : "float32"},
+      {"trees", std::move(trees)}};
+}
+
+Result<std::unique_ptr<TreeEnsembleRegressor>> TreeEnsembleRegressor::FromJson(
+    const Json& j, std::string_view ctx) {
+  WATTSON_ASSIGN_OR_RETURN(const Json* n, GetField(j, "input_size", ctx));
+  WATTSON_ASSIGN_OR_RETURN(long long input_size,
+                           AsInteger(*n, JoinPath(ctx, "input_size"), 1, kMaxInputs));
+  TreeEnsembleParams params;
+  WATTSON_ASSIGN_OR_RETURN(params.base_score, GetFiniteNumber(j, "base_score", ctx));
+  WATTSON_ASSIGN_OR_RETURN(params.learning_rate, GetFiniteNumber(j, "learning_rate", ctx));
+  WATTSON_ASSIGN_OR_RETURN(std::string split, GetString(j, "split", ctx));
+  if (split == "le") {
+    params.split = SplitRule::kLessEqual;
+  } else if (split == "lt") {
+    params.split = SplitRule::kLess;
+  } else {
+    return Status::InvalidArgument(JoinPath(ctx, "split") + ": expected \"le\" or \"lt\"");
+  }
+  WATTSON_ASSIGN_OR_RETURN(std::string acc, GetString(j, "accumulation", ctx));
+  if (acc == "float64") {
+    params.accumulation = Accumulation::kFloat64;
+  } else if (acc == "float32") {
+    params.accumulation = Accumulation::kFloat32;
+  } else {
+    return Status::InvalidArgument(JoinPath(ctx, "accumulation") + ": expected float64 or float32");
+  }
+  WATTSON_ASSIGN_OR_RETURN(const Json* jt, GetField(j, "trees", ctx));
+  if (!jt->is_array())
+    return Status::InvalidArgument(JoinPath(ctx, "trees") + ": expected an array");
+  std::vector<RegressionTree> trees;
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < jt->size(); ++i) {
+    const std::string tctx = fmt::format("{}.trees[{}]", ctx, i);
+    const Json& e = (*jt)[i];
+    RegressionTree t;
+    WATTSON_ASSIGN_OR_RETURN(t.left, IntArray(e, "left", tctx, kMaxTotalNodes - total));
+    total += t.left.size();
+    WATTSON_ASSIGN_OR_RETURN(t.right, IntArray(e, "right", tctx, kMaxTotalNodes));
+    WATTSON_ASSIGN_OR_RETURN(t.feature, IntArray(e, "feature", tctx, kMaxTotalNodes));
+    WATTSON_ASSIGN_OR_RETURN(t.threshold, NumberArray(e, "threshold", tctx, kMaxTotalNodes));
+    WATTSON_ASSIGN_OR_RETURN(t.value, NumberArray(e, "value", tctx, kMaxTotalNodes));
+    if (FindField(e, "default_left") != nullptr) {
+      WATTSON_ASSIGN_OR_RETURN(auto dl, IntArray(e, "default_left", tctx, kMaxTotalNodes));
+      t.default_left.assign(dl.begin(), dl.end());
+    }
+    trees.push_back(std::move(t));
+  }
+  auto r = Create(static_cast<std::size_t>(input_size), params, std::move(trees));
+  if (!r.ok()) return r.status().WithContext(ctx);
+  return r;
+}
+
+Result<std::unique_ptr<TreeEnsembleRegressor>> TreeEnsembleFromXgboostJson(
+    const Json& j, std::string_view what, std::size_t* num_features) {
+  const std::string ctx(what);
+  WATTSON_ASSIGN_OR_RETURN(const Json* learner, GetField(j, "learner", ctx));
+  const std::string lctx = JoinPath(ctx, "learner");
+  WATTSON_ASSIGN_OR_RETURN(const Json* lmp, GetField(*learner, "learner_model_param", lctx));
+  const std::string pctx = JoinPath(lctx, "learner_model_param");
+  WATTSON_ASSIGN_OR_RETURN(const Json* bs, GetField(*lmp, "base_score", pctx));
+  WATTSON_ASSIGN_OR_RETURN(double base_score,
+                           ParseXgbNumberString(*bs, JoinPath(pctx, "base_score")));
+  WATTSON_ASSIGN_OR_RETURN(const Json* nf, GetField(*lmp, "num_feature", pctx));
+  WATTSON_ASSIGN_OR_RETURN(double features_d,
+                           ParseXgbNumberString(*nf, JoinPath(pctx, "num_feature")));
+  if (features_d < 1 || features_d > static_cast<double>(kMaxInputs) ||
+      features_d != std::floor(features_d)) {
+    return Status::InvalidArgument(JoinPath(pctx, "num_feature") + ": not a valid feature count");
+  }
+  if (const Json* nt = FindField(*lmp, "num_target")) {
+    WATTSON_ASSIGN_OR_RETURN(double targets,
+                             ParseXgbNumberString(*nt, JoinPath(pctx, "num_target")));
+    if (targets != 1)
+      return Status::InvalidArgument(ctx + ": multi-target models are not supported");
+  }
+  if (const Json* obj = FindField(*learner, "objective")) {
+    if (const Json* name = FindField(*obj, "name"); name && name->is_string()) {
+      static const char* kIdentity[] = {"reg:squarederror", "reg:linear", "reg:absoluteerror",
+                                        "reg:pseudohubererror", "reg:quantileerror"};
+      bool ok = false;
+      for (const char* s : kIdentity) ok = ok || name->get<std::string>() == s;
+      if (!ok) {
+        return Status::InvalidArgument(
+            fmt::format("{}: objective '{}' is not an identity-link regression", ctx,
+                        name->get<std::string>()));
+      }
+    }
+  }
+  WATTSON_ASSIGN_OR_RETURN(const Json* gb, GetField(*learner, "gradient_booster", lctx));
+  const std::string gctx = JoinPath(lctx, "gradient_booster");
+  if (const Json* name = FindField(*gb, "name");
+      name && name->is_string() && name->get<std::string>() != "gbtree") {
+    return Status::InvalidArgument(fmt::format("{}: booster '{}' is not supported (gbtree only)",
+                                               gctx, name->get<std::string>()));
+  }
+  WATTSON_ASSIGN_OR_RETURN(const Json* model, GetField(*gb, "model", gctx));
+  const std::string mctx = JoinPath(gctx, "model");
+  WATTSON_ASSIGN_OR_RETURN(const Json* jtrees, GetField(*model, "trees", mctx));
+  if (!jtrees->is_array()) return Status::InvalidArgument(mctx + ".trees: expected an array");
+  std::vector<RegressionTree> trees;
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < jtrees->size(); ++i) {
+    const Json& e = (*jtrees)[i];
+    const std::string tctx = fmt::format("{}.trees[{}]", mctx, i);
+    if (const Json* cats = FindField(e, "categories"); cats && cats->is_array() && !cats->empty()) {
+      return Status::InvalidArgument(tctx + ": categorical splits are not supported");
+    }
+    RegressionTree t;
+    WATTSON_ASSIGN_OR_RETURN(t.left, IntArray(e, "left_children", tctx, kMaxTotalNodes - total));
+    total += t.left.size();
+    WATTSON_ASSIGN_OR_RETURN(t.right, IntArray(e, "right_children", tctx, kMaxTotalNodes));
+    WATTSON_ASSIGN_OR_RETURN(t.feature, IntArray(e, "split_indices", tctx, kMaxTotalNodes));
+    WATTSON_ASSIGN_OR_RETURN(t.threshold, NumberArray(e, "split_conditions", tctx, kMaxTotalNodes));
+    WATTSON_ASSIGN_OR_RETURN(auto dl, IntArray(e, "default_left", tctx, kMaxTotalNodes));
+    t.default_left.assign(dl.begin(), dl.end());
+    // XGBoost keeps a leaf's value in split_conditions.
+    t.value = t.threshold;
+    for (std::size_t k = 0; k < t.left.size() && k < t.threshold.size(); ++k) {
+      if (k < t.left.size() && t.left[k] != -1) t.value[k] = 0.0;
+    }
+    trees.push_back(std::move(t));
+  }
+  TreeEnsembleParams params;
+  params.base_score = base_score;
+  params.learning_rate = 1.0;
+  params.split = SplitRule::kLess;
+  params.accumulation = Accumulation::kFloat32;
+  const auto n = static_cast<std::size_t>(features_d);
+  if (num_features != nullptr) *num_features = n;
+  auto r = TreeEnsembleRegressor::Create(n, params, std::move(trees));
+  if (!r.ok()) return r.status().WithContext(ctx);
+  return r;
+}
+
+}  // namespace wattson

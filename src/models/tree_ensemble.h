@@ -1,0 +1,71 @@
+// Tree-ensemble family: gradient-boosted regression trees with the exact prediction semantics of
+// scikit-learn's GradientBoostingRegressor or of XGBoost (gbtree, identity link):
+//  - sklearn: features cast to float32, go left if x <= threshold, y = init + Σ lr·leaf (double);
+//  - xgboost: features cast to float32, go left if x < threshold (float32), missing values follow
+//    default_left, y = base_score + Σ leaf accumulated in float32.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "models/regressor.h"
+
+namespace wattson {
+
+enum class SplitRule { kLessEqual, kLess };      // sklearn, xgboost
+enum class Accumulation { kFloat64, kFloat32 };  // sklearn, xgboost
+
+// One tree as parallel node arrays; node 0 is the root. A leaf has left == right == -1.
+struct RegressionTree {
+  std::vector<std::int32_t> left;
+  std::vector<std::int32_t> right;
+  std::vector<std::int32_t> feature;       // split feature of an internal node (ignored for leaves)
+  std::vector<double> threshold;           // split threshold of an internal node
+  std::vector<double> value;               // leaf value (ignored for internal nodes)
+  std::vector<std::uint8_t> default_left;  // empty, or 1 per node: NaN goes left
+};
+
+struct TreeEnsembleParams {
+  double base_score = 0;     // sklearn: the init estimator's constant; xgboost: base_score
+  double learning_rate = 1;  // multiplies every leaf value (xgboost: 1, shrinkage is in the leaves)
+  SplitRule split = SplitRule::kLessEqual;
+  Accumulation accumulation = Accumulation::kFloat64;
+};
+
+class TreeEnsembleRegressor final : public Regressor {
+ public:
+  // Validates every tree: equal array lengths, children inside the tree and after their parent
+  // (so traversal always ends), split features inside input_size, finite numbers.
+  static Result<std::unique_ptr<TreeEnsembleRegressor>> Create(std::size_t input_size,
+                                                               TreeEnsembleParams params,
+                                                               std::vector<RegressionTree> trees);
+  static Result<std::unique_ptr<TreeEnsembleRegressor>> FromJson(const Json& j,
+                                                                 std::string_view ctx);
+
+  std::string_view family() const override { return "tree_ensemble"; }
+  std::size_t input_size() const override { return input_size_; }
+  double Predict(std::span<const double> x, const SystemFeatures& system) const override;
+  Json ToJson() const override;
+
+  const TreeEnsembleParams& params() const { return params_; }
+  const std::vector<RegressionTree>& trees() const { return trees_; }
+
+ private:
+  TreeEnsembleRegressor(std::size_t input_size, TreeEnsembleParams params,
+                        std::vector<RegressionTree> trees)
+      : input_size_(input_size), params_(params), trees_(std::move(trees)) {}
+  std::size_t Leaf(const RegressionTree& t, std::span<const float> x) const;
+
+  std::size_t input_size_;
+  TreeEnsembleParams params_;
+  std::vector<RegressionTree> trees_;
+};
+
+// Reads an XGBoost JSON model (the format of XGBRegressor.save_model("x.json"), XGBoost 1.x/2.x):
+// gbtree booster with an identity-link regression objective. The result takes the model's
+// features in its own order.
+Result<std::unique_ptr<TreeEnsembleRegressor>> TreeEnsembleFromXgboostJson(
+    const Json& j, std::string_view what, std::size_t* num_features);
+
+}  // namespace wattson
