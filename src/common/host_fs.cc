@@ -56,7 +56,7 @@ std::string RootedHostFs::Describe(std::string_view path) const {
   return root_ + std::string(path);
 }
 
-Result<std::string> RootedHostFs::ReadFile(std::string_view path, std::size_t max_bytes) const {
+Result<std::string> RootedHostFs::DoReadFile(std::string_view path, std::size_t max_bytes) const {
   WATTSON_ASSIGN_OR_RETURN(std::string norm, NormaliseHostPath(path));
   const std::string real = root_ + norm;
   int fd = ::open(real.c_str(), O_RDONLY | O_CLOEXEC);
@@ -119,7 +119,7 @@ std::string FakeHostFs::Describe(std::string_view path) const {
   return "fake:" + std::string(path);
 }
 
-Result<std::string> FakeHostFs::ReadFile(std::string_view path, std::size_t max_bytes) const {
+Result<std::string> FakeHostFs::DoReadFile(std::string_view path, std::size_t max_bytes) const {
   WATTSON_ASSIGN_OR_RETURN(std::string norm, NormaliseHostPath(path));
   std::lock_guard lock(mu_);
   auto it = files_.find(norm);
@@ -170,8 +170,8 @@ void FaultInjectingHostFs::FailNthRead(int n, Status status) {
   nth_status_ = std::move(status);
 }
 
-Result<std::string> FaultInjectingHostFs::ReadFile(std::string_view path,
-                                                   std::size_t max_bytes) const {
+Result<std::string> FaultInjectingHostFs::DoReadFile(std::string_view path,
+                                                     std::size_t max_bytes) const {
   {
     std::lock_guard lock(mu_);
     if (auto it = failing_paths_.find(path); it != failing_paths_.end()) return it->second;

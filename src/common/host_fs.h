@@ -20,8 +20,10 @@ class HostFs {
   virtual ~HostFs() = default;
   // Reads a whole file given by an absolute host path such as "/proc/1/stat". Files larger than
   // max_bytes give kOutOfRange.
-  virtual Result<std::string> ReadFile(std::string_view path,
-                                       std::size_t max_bytes = kDefaultMaxBytes) const = 0;
+  Result<std::string> ReadFile(std::string_view path,
+                               std::size_t max_bytes = kDefaultMaxBytes) const {
+    return DoReadFile(path, max_bytes);
+  }
   // Names of the entries of a directory (no "." or ".."), sorted.
   virtual Result<std::vector<std::string>> ListDir(std::string_view path) const = 0;
   virtual bool Exists(std::string_view path) const = 0;
@@ -29,6 +31,9 @@ class HostFs {
   virtual std::string Describe(std::string_view path) const = 0;
 
   static constexpr std::size_t kDefaultMaxBytes = 16u << 20;
+
+ protected:
+  virtual Result<std::string> DoReadFile(std::string_view path, std::size_t max_bytes) const = 0;
 };
 
 // Checks that path is absolute and has no "." or ".." components; returns it normalised (no
@@ -38,10 +43,12 @@ Result<std::string> NormaliseHostPath(std::string_view path);
 class RootedHostFs final : public HostFs {
  public:
   explicit RootedHostFs(std::string root);
-  Result<std::string> ReadFile(std::string_view path, std::size_t max_bytes) const override;
   Result<std::vector<std::string>> ListDir(std::string_view path) const override;
   bool Exists(std::string_view path) const override;
   std::string Describe(std::string_view path) const override;
+
+ protected:
+  Result<std::string> DoReadFile(std::string_view path, std::size_t max_bytes) const override;
 
  private:
   std::string root_;  // no trailing slash; "" means "/"
@@ -52,10 +59,12 @@ class FakeHostFs final : public HostFs {
  public:
   void SetFile(std::string path, std::string content);
   void RemoveFile(const std::string& path);
-  Result<std::string> ReadFile(std::string_view path, std::size_t max_bytes) const override;
   Result<std::vector<std::string>> ListDir(std::string_view path) const override;
   bool Exists(std::string_view path) const override;
   std::string Describe(std::string_view path) const override;
+
+ protected:
+  Result<std::string> DoReadFile(std::string_view path, std::size_t max_bytes) const override;
 
  private:
   mutable std::mutex mu_;
@@ -72,10 +81,12 @@ class FaultInjectingHostFs final : public HostFs {
   // The n-th ReadFile from now (1 = the next one) fails with status.
   void FailNthRead(int n, Status status);
 
-  Result<std::string> ReadFile(std::string_view path, std::size_t max_bytes) const override;
   Result<std::vector<std::string>> ListDir(std::string_view path) const override;
   bool Exists(std::string_view path) const override;
   std::string Describe(std::string_view path) const override;
+
+ protected:
+  Result<std::string> DoReadFile(std::string_view path, std::size_t max_bytes) const override;
 
  private:
   const HostFs& base_;

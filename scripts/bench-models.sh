@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds the model benchmark (release preset, or BUILD_DIR if set) and runs it, printing Google
+# Benchmark's console table and then a Markdown summary: family × rows → rows/s, ns/row.
+#
+# Usage: scripts/bench-models.sh [benchmark flags, e.g. --benchmark_filter=knn --benchmark_repetitions=3]
+# Env:   BUILD_DIR  an existing or new Release build folder (default: the release preset's)
+#        JOBS       parallel build jobs (default 2)
+# Needs only bash, cmake, ninja and awk.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=${JOBS:-2}
+
+if [ -n "${BUILD_DIR:-}" ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWATTSON_BUILD_BENCH=ON >/dev/null
+  build_dir=$BUILD_DIR
+else
+  cmake --preset release >/dev/null
+  build_dir=build/release
+fi
+cmake --build "$build_dir" --target wattson_model_bench -j "$jobs"
+
+bin=$build_dir/bench/wattson_model_bench
+csv=$(mktemp "${TMPDIR:-/tmp}/wattson-bench.XXXXXX.csv")
+trap 'rm -f "$csv"' EXIT
+
+"$bin" --benchmark_out="$csv" --benchmark_out_format=csv "$@"
+
+echo
+echo "| family | rows | rows/s | ns/row |"
+echo "| --- | ---: | ---: | ---: |"
+# CSV columns: name,iterations,real_time,cpu_time,time_unit,bytes_per_second,items_per_second,...
+# name is "predict/<family>/<rows>" (plus "_mean" etc. with repetitions).
+awk -F, '
+  function human(x) {
+    if (x >= 1e9) return sprintf("%.2f G", x / 1e9)
+    if (x >= 1e6) return sprintf("%.2f M", x / 1e6)
+    if (x >= 1e3) return sprintf("%.2f k", x / 1e3)
+    return sprintf("%.1f", x)
+  }
+  /^name,/ { header = 1; next }
+  header && NF >= 7 {
+    name = $1; gsub(/"/, "", name)
+    n = split(name, part, "/")
+    if (n < 3 || part[1] != "predict") next
+    if ($7 == "" || $7 + 0 <= 0) { printf("| %s | %s | error | error |\n", part[2], part[3]); next }
+    printf("| %s | %s | %s | %.1f |\n", part[2], part[3], human($7 + 0), 1e9 / ($7 + 0))
+  }
+' "$csv"
