@@ -134,7 +134,8 @@ Result<long long> AsInteger(const Json& v, std::string_view ctx, long long min, 
         return static_cast<long long>(d);
       }
     }
-    return Status::InvalidArgument(fmt::format("{}: expected an integer, got {}", ctx, v.dump()));
+    return Status::InvalidArgument(fmt::format("{}: expected an integer, got {}", ctx,
+                                               v.is_number() ? v.dump() : v.type_name()));
   }
   if (v.is_number_unsigned() &&
       v.get<unsigned long long>() > static_cast<unsigned long long>(max)) {
