@@ -9,7 +9,7 @@ PACKAGES=(
   clang libclang-rt-14-dev llvm clang-format
   # libraries (ARCHITECTURE.md, "Dependencies")
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libeigen3-dev libsvm-dev libnanoflann-dev
+  libeigen3-dev libsvm-dev libnanoflann-dev libxgboost-dev libssl-dev
   # tests, benchmarks, coverage
   libgtest-dev libgmock-dev libbenchmark-dev gcovr
 )

@@ -136,11 +136,11 @@ Result<std::vector<std::string>> FakeHostFs::ListDir(std::string_view path) cons
   std::lock_guard lock(mu_);
   std::vector<std::string> names;
   for (auto it = files_.lower_bound(prefix); it != files_.end(); ++it) {
-    const std::string& p = it->first;
-    if (p.compare(0, prefix.size(), prefix) != 0) break;
-    std::string rest = p.substr(prefix.size());
-    std::string name = rest.substr(0, rest.find('/'));
-    if (!name.empty() && (names.empty() || names.back() != name)) names.push_back(name);
+    const std::string_view p = it->first;
+    if (p.substr(0, prefix.size()) != prefix) break;
+    const std::string_view rest = p.substr(prefix.size());
+    const std::string_view name = rest.substr(0, rest.find('/'));
+    if (!name.empty() && (names.empty() || names.back() != name)) names.emplace_back(name);
   }
   if (names.empty()) {
     return Status::NotFound(fmt::format("{}: no such directory", Describe(norm)));

@@ -127,7 +127,7 @@ class Scanner {
       : root_(root), logger_(logger), options_(options) {}
 
   void AddProblem(std::string path, Status status) {
-    if (logger_ != nullptr) logger_->warn("model catalogue: {}: {}", path, status.ToString());
+    if (logger_ != nullptr) logger_->debug("model catalogue: {}: {}", path, status.ToString());
     problems_.push_back({std::move(path), std::move(status)});
   }
 

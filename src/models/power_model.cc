@@ -110,7 +110,7 @@ Result<PowerPrediction> PipelineModel::Predict(const FeatureMatrix& x,
         double v = x.at(r, cols[i]);
         if (!std::isfinite(v)) {
           return Status::InvalidArgument(
-              fmt::format("row {}: feature '{}' is not finite", r, p.features[i]));
+              fmt::format("row {}: feature '{}' is not finite", r + 1, p.features[i]));
         }
         a[i] = v;
       }
@@ -125,7 +125,7 @@ Result<PowerPrediction> PipelineModel::Predict(const FeatureMatrix& x,
       if (!std::isfinite(y)) {
         return Status::OutOfRange(fmt::format(
             "model '{}' gave a non-finite {} power for row {} (inputs far outside its range?)",
-            info_.id, ComponentName(p.component), r));
+            info_.id, ComponentName(p.component), r + 1));
       }
       cp.watts.emplace_back(y < 0 ? 0.0 : y);
     }

@@ -21,7 +21,7 @@ class PowerModel {
   virtual ~PowerModel() = default;
   virtual const ModelInfo& info() const = 0;
   // Fails (never crashes) if a needed feature is missing from x, an input value is not finite, or
-  // the model yields a non-finite value for some row.
+  // the model yields a non-finite value for some row. Rows are numbered from 1 in messages.
   virtual Result<PowerPrediction> Predict(const FeatureMatrix& x,
                                           const SystemFeatures& system = {}) const = 0;
 };
