@@ -25,6 +25,7 @@ void Exercise(const wattson::Json& j, const KeplerWeightOptions& options) {
   if (!back.ok()) return;
   KeplerWeightOptions again = options;
   again.scale_rule = KeplerScaleRule::kDivide;  // what KeplerWeightsToJson writes
+  again.trainer = (*model)->info().trainer;     // a document may name it only in "model_name"
   auto reloaded = wattson::KeplerWeightsFromJson(*back, again);
   if (!reloaded.ok()) wattson::fuzz::Fail("KeplerWeightsToJson output does not reload");
   auto p2 = (*reloaded)->Predict(probe);
