@@ -114,7 +114,7 @@ ModelErrors ToModelErrors(const EvalResult& result);
 
 // Fits the final model on all rows (scaler on all rows) and returns it with its metadata filled
 // from the evaluation (errors, protocol, seeds, data-set hash, training range).
-// ModelInfo: name "<Trainer>_<node_type or 0>", id left empty (the caller places the model),
+// ModelInfo: name "<Trainer>_<node_type or 0>", id = name (the caller may re-place the model),
 // trainer, feature_group, node_type, output_type, energy_source, provenance (data-set name, its
 // SHA-256, machine, created, tool "wattson 0.1.0", notes: the data set's notes, the protocol),
 // training_range = min/max of each feature over the rows. A component whose target is constant
