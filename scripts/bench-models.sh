@@ -10,16 +10,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-jobs=${JOBS:-2}
-
-if [ -n "${BUILD_DIR:-}" ]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWATTSON_BUILD_BENCH=ON >/dev/null
-  build_dir=$BUILD_DIR
-else
-  cmake --preset release >/dev/null
-  build_dir=build/release
-fi
-cmake --build "$build_dir" --target wattson_model_bench -j "$jobs"
+# shellcheck source=lib/release-build.sh
+. scripts/lib/release-build.sh
+release_build wattson_model_bench
 
 bin=$build_dir/bench/wattson_model_bench
 csv=$(mktemp "${TMPDIR:-/tmp}/wattson-bench.XXXXXX.csv")

@@ -9,6 +9,7 @@
 #include "common/logging.h"
 #include "models_command.h"
 #include "predict_command.h"
+#include "train_command.h"
 
 #ifndef WATTSON_VERSION
 #define WATTSON_VERSION "unknown"
@@ -80,6 +81,10 @@ int Main(int argc, char** argv) {
   CLI::App* predict = AddPredictCommand(app, &predict_opts);
   ModelsOptions models_opts;
   ModelsCommands models = AddModelsCommand(app, &models_opts);
+  TrainCliOptions train_opts;
+  CLI::App* train = AddTrainCommand(app, &train_opts);
+  TrainCliOptions evaluate_opts;
+  CLI::App* evaluate = AddEvaluateCommand(app, &evaluate_opts);
 
   try {
     app.parse(argc, argv);
@@ -105,6 +110,8 @@ int Main(int argc, char** argv) {
   if (models.show->parsed()) return RunModelsShow(models_opts.show, ctx);
   if (models.convert->parsed()) return RunModelsConvert(models_opts.convert, ctx);
   if (models.select->parsed()) return RunModelsSelect(models_opts.select, ctx);
+  if (train->parsed()) return RunTrain(train_opts, ctx, ShellJoin(argc, argv));
+  if (evaluate->parsed()) return RunEvaluate(evaluate_opts, ctx, ShellJoin(argc, argv));
   std::fprintf(stderr, "wattson: usage error: no command given (see 'wattson --help')\n");
   return kExitUsageError;
 }

@@ -120,6 +120,16 @@ ModelErrors ErrorsFromMetrics(const ModelMetrics& m, const std::vector<Component
   return e;
 }
 
+// Kepler names a model folder <Trainer>_<node type>, e.g. "GradientBoostingRegressorTrainer_0".
+bool IsModelFolderName(std::string_view name) {
+  const auto underscore = name.rfind('_');
+  if (underscore == std::string_view::npos || underscore == 0 || underscore + 1 == name.size()) {
+    return false;
+  }
+  return std::all_of(name.begin() + static_cast<std::ptrdiff_t>(underscore) + 1, name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // Working state of one Scan call.
 class Scanner {
  public:
@@ -168,7 +178,9 @@ class Scanner {
       } else if (EndsWith(name, ".csv") && name.find("_model_metadata") != std::string_view::npos) {
         csvs_by_dir_[ParentDir(rel)].push_back(rel);
         pipeline_dirs_.insert(ParentDir(rel));
-      } else if (name == "metadata.json") {
+      } else if (name == "metadata.json" && !IsModelFolderName(FileName(ParentDir(rel)))) {
+        // A model folder (<Trainer>_<node type>/) carries its own metadata.json; only one
+        // outside such a folder describes a pipeline.
         pipeline_dirs_.insert(ParentDir(rel));
       }
     }

@@ -526,5 +526,20 @@ TEST(CatalogueTest, IndexesWattsonModels) {
   EXPECT_EQ(*best, w);
 }
 
+TEST(CatalogueTest, ModelFolderMetadataDoesNotNameAPipeline) {
+  // wattson train writes <pipeline>/metadata.json and <...>/<Trainer>_<nt>/metadata.json; only
+  // the first names the pipeline.
+  TempDir dir;
+  const std::string model_rel = "db/acpi/AbsPower/BPFOnly/LogisticRegressionTrainer_4";
+  dir.Write("db/metadata.json", R"({"name": "db"})");
+  dir.Write(model_rel + "/metadata.json", R"({"model_name": "LogisticRegressionTrainer_4"})");
+  dir.Copy(kSpecpower + "/weights/acpi/AbsPower/BPFOnly/LogisticRegressionTrainer_4.json",
+           model_rel + "/weight.json");
+  auto cat = ModelCatalogue::Scan(dir.path());
+  ASSERT_TRUE(cat.ok());
+  ASSERT_EQ(cat->entries().size(), 1u);
+  EXPECT_EQ(cat->entries().front().pipeline, "db");
+}
+
 }  // namespace
 }  // namespace wattson

@@ -107,6 +107,159 @@ Json PolynomialTransform::ToJson() const {
               {"include_bias", include_bias_}};
 }
 
+std::string_view DerivedOpName(DerivedOp op) {
+  switch (op) {
+    case DerivedOp::kRatio:
+      return "ratio";
+    case DerivedOp::kProduct:
+      return "product";
+    case DerivedOp::kLog1p:
+      return "log1p";
+    case DerivedOp::kSqrt:
+      return "sqrt";
+    case DerivedOp::kSquare:
+      return "square";
+  }
+  return "ratio";
+}
+
+namespace {
+
+bool Binary(DerivedOp op) { return op == DerivedOp::kRatio || op == DerivedOp::kProduct; }
+
+}  // namespace
+
+Result<std::unique_ptr<DerivedTransform>> DerivedTransform::Create(std::size_t input_size,
+                                                                   std::vector<DerivedTerm> terms) {
+  if (input_size > kMaxTransformWidth || terms.size() > kMaxTransformWidth - input_size) {
+    return Status::OutOfRange("derived: too many features");
+  }
+  for (std::size_t k = 0; k < terms.size(); ++k) {
+    const DerivedTerm& t = terms[k];
+    const std::size_t built = input_size + k;
+    if (t.a >= built || (Binary(t.op) && t.b >= built)) {
+      return Status::InvalidArgument(
+          fmt::format("derived: term {} ({}) refers to an entry at or after its own position {}", k,
+                      DerivedOpName(t.op), built));
+    }
+    if (t.op == DerivedOp::kLog1p && !(std::isfinite(t.scale) && t.scale > 0)) {
+      return Status::InvalidArgument(fmt::format(
+          "derived: term {} (log1p) has scale {}, which is not finite and > 0", k, t.scale));
+    }
+  }
+  return std::unique_ptr<DerivedTransform>(new DerivedTransform(input_size, std::move(terms)));
+}
+
+void DerivedTransform::Apply(std::span<const double> in, std::span<double> out) const {
+  for (std::size_t i = 0; i < n_; ++i) out[i] = in[i];
+  for (std::size_t k = 0; k < terms_.size(); ++k) {
+    const DerivedTerm& t = terms_[k];
+    const double a = out[t.a];
+    double v = 0;
+    switch (t.op) {
+      case DerivedOp::kRatio: {
+        const double b = out[t.b];
+        v = b == 0.0 ? 0.0 : a / b;
+        break;
+      }
+      case DerivedOp::kProduct:
+        v = a * out[t.b];
+        break;
+      case DerivedOp::kLog1p:
+        v = std::copysign(std::log1p(t.scale * std::fabs(a)), a);
+        break;
+      case DerivedOp::kSqrt:
+        v = std::copysign(std::sqrt(std::fabs(a)), a);
+        break;
+      case DerivedOp::kSquare:
+        v = a * a;
+        break;
+    }
+    out[n_ + k] = v;
+  }
+}
+
+Json DerivedTransform::ToJson() const {
+  Json terms = Json::array();
+  for (const DerivedTerm& t : terms_) {
+    Json jt{{"op", DerivedOpName(t.op)}};
+    if (Binary(t.op)) {
+      jt["args"] = {t.a, t.b};
+    } else {
+      jt["args"] = {t.a};
+    }
+    if (t.op == DerivedOp::kLog1p) jt["scale"] = t.scale;
+    if (!t.name.empty()) jt["name"] = t.name;
+    terms.push_back(std::move(jt));
+  }
+  return Json{{"type", "derived"}, {"input_size", n_}, {"terms", std::move(terms)}};
+}
+
+namespace {
+
+Result<std::unique_ptr<Transform>> DerivedFromJson(const Json& j, std::string_view ctx) {
+  WATTSON_ASSIGN_OR_RETURN(const Json* n, GetField(j, "input_size", ctx));
+  WATTSON_ASSIGN_OR_RETURN(
+      long long input_size,
+      AsInteger(*n, JoinPath(ctx, "input_size"), 0, static_cast<long long>(kMaxTransformWidth)));
+  WATTSON_ASSIGN_OR_RETURN(const Json* jterms, GetField(j, "terms", ctx));
+  const std::string tctx = JoinPath(ctx, "terms");
+  if (!jterms->is_array()) return Status::InvalidArgument(tctx + ": expected an array");
+  if (jterms->size() > kMaxTransformWidth) return Status::OutOfRange(tctx + ": too many terms");
+  std::vector<DerivedTerm> terms;
+  terms.reserve(jterms->size());
+  for (std::size_t k = 0; k < jterms->size(); ++k) {
+    const Json& jt = (*jterms)[k];
+    const std::string kctx = fmt::format("{}[{}]", tctx, k);
+    if (!jt.is_object()) return Status::InvalidArgument(kctx + ": expected an object");
+    DerivedTerm t;
+    WATTSON_ASSIGN_OR_RETURN(std::string op, GetString(jt, "op", kctx));
+    if (op == "ratio") {
+      t.op = DerivedOp::kRatio;
+    } else if (op == "product") {
+      t.op = DerivedOp::kProduct;
+    } else if (op == "log1p") {
+      t.op = DerivedOp::kLog1p;
+    } else if (op == "sqrt") {
+      t.op = DerivedOp::kSqrt;
+    } else if (op == "square") {
+      t.op = DerivedOp::kSquare;
+    } else {
+      return Status::InvalidArgument(fmt::format(
+          "{}: unknown op '{}' (ratio, product, log1p, sqrt, square)", JoinPath(kctx, "op"), op));
+    }
+    WATTSON_ASSIGN_OR_RETURN(const Json* args, GetField(jt, "args", kctx));
+    const std::string actx = JoinPath(kctx, "args");
+    const std::size_t want = Binary(t.op) ? 2 : 1;
+    if (!args->is_array() || args->size() != want) {
+      return Status::InvalidArgument(
+          fmt::format("{}: expected an array of {} indices for '{}'", actx, want, op));
+    }
+    const long long limit = input_size + static_cast<long long>(k) - 1;
+    if (limit < 0) {
+      return Status::InvalidArgument(kctx + ": there is no entry for the term to refer to");
+    }
+    WATTSON_ASSIGN_OR_RETURN(long long a, AsInteger((*args)[0], actx + "[0]", 0, limit));
+    t.a = static_cast<std::size_t>(a);
+    if (want == 2) {
+      WATTSON_ASSIGN_OR_RETURN(long long b, AsInteger((*args)[1], actx + "[1]", 0, limit));
+      t.b = static_cast<std::size_t>(b);
+    }
+    if (const Json* sc = FindField(jt, "scale")) {
+      WATTSON_ASSIGN_OR_RETURN(t.scale, AsFiniteNumber(*sc, JoinPath(kctx, "scale")));
+    }
+    if (const Json* nm = FindField(jt, "name")) {
+      WATTSON_ASSIGN_OR_RETURN(t.name, AsString(*nm, JoinPath(kctx, "name")));
+    }
+    terms.push_back(std::move(t));
+  }
+  auto t = DerivedTransform::Create(static_cast<std::size_t>(input_size), std::move(terms));
+  if (!t.ok()) return t.status().WithContext(ctx);
+  return std::unique_ptr<Transform>(std::move(t).value());
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Transform>> TransformFromJson(const Json& j, std::string_view ctx) {
   WATTSON_ASSIGN_OR_RETURN(std::string type, GetString(j, "type", ctx));
   if (type == "maxabs") {
@@ -146,8 +299,9 @@ Result<std::unique_ptr<Transform>> TransformFromJson(const Json& j, std::string_
                                                          static_cast<int>(degree), bias));
     return std::unique_ptr<Transform>(std::move(t));
   }
+  if (type == "derived") return DerivedFromJson(j, ctx);
   return Status::InvalidArgument(
-      fmt::format("{}: unknown transform type '{}' (maxabs, standard, polynomial)",
+      fmt::format("{}: unknown transform type '{}' (maxabs, standard, polynomial, derived)",
                   JoinPath(ctx, "type"), type));
 }
 

@@ -37,6 +37,18 @@ Result<Protocol> ParseProtocol(std::string_view name) {
       fmt::format("unknown evaluation protocol '{}' (kepler, blocked, holdout)", name));
 }
 
+std::string MetadataProtocolName(Protocol p) {
+  switch (p) {
+    case Protocol::kKepler:
+      return "kepler-random-split";
+    case Protocol::kBlocked:
+      return "blocked-cv";
+    case Protocol::kHoldout:
+      return "holdout";
+  }
+  return "blocked-cv";
+}
+
 Metrics ComputeMetrics(const std::vector<double>& truth, const std::vector<double>& pred,
                        double mape_floor) {
   Metrics m;
@@ -579,18 +591,6 @@ std::string IsoUtcNow() {
   return buf;
 }
 
-std::string_view LongProtocolName(Protocol p) {
-  switch (p) {
-    case Protocol::kKepler:
-      return "kepler-random-split";
-    case Protocol::kBlocked:
-      return "blocked-cv";
-    case Protocol::kHoldout:
-      return "holdout";
-  }
-  return "blocked-cv";
-}
-
 }  // namespace
 
 Result<EvalResult> Evaluate(const Dataset& data, const Trainer& trainer,
@@ -627,7 +627,7 @@ Result<EvalResult> Evaluate(const Dataset& data, const Trainer& trainer,
 
 ModelErrors ToModelErrors(const EvalResult& result) {
   ModelErrors e;
-  e.protocol = std::string(LongProtocolName(result.protocol));
+  e.protocol = MetadataProtocolName(result.protocol);
   e.mae = result.mae;
   e.mape = result.mape;
   for (const auto& ce : result.components) {

@@ -23,6 +23,9 @@ namespace wattson {
 enum class Protocol { kKepler, kBlocked, kHoldout };
 std::string_view ProtocolName(Protocol p);
 Result<Protocol> ParseProtocol(std::string_view name);
+// The protocol as written in model metadata and reports: "kepler-random-split", "blocked-cv",
+// "holdout".
+std::string MetadataProtocolName(Protocol p);
 
 struct Metrics {
   std::size_t n = 0;
