@@ -10,6 +10,7 @@ PACKAGES=(
   # libraries (ARCHITECTURE.md, "Dependencies")
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libeigen3-dev libsvm-dev libnanoflann-dev libxgboost-dev libssl-dev
+  libcpp-httplib-dev  # estimator: INIT_URL and model-server fetches, /metrics endpoint
   # tests, benchmarks, coverage
   libgtest-dev libgmock-dev libbenchmark-dev gcovr
 )

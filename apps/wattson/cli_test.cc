@@ -66,9 +66,9 @@ TEST_F(CliTest, HelpOfEveryCommandIsCompleteAndExitsZero) {
 TEST_F(CliTest, TopLevelHelpListsOnlyExistingCommands) {
   RunResult r = Run({"--help"});
   EXPECT_THAT(r.out, AllOf(HasSubstr("predict"), HasSubstr("models"), HasSubstr("train"),
-                           HasSubstr("evaluate"), HasSubstr("--log-level"),
+                           HasSubstr("evaluate"), HasSubstr("estimator"), HasSubstr("--log-level"),
                            HasSubstr("--version")));
-  for (const char* absent : {"agent", "estimator", "model-server"}) {
+  for (const char* absent : {"agent", "model-server"}) {
     EXPECT_THAT(r.out, Not(HasSubstr(std::string("\n  ") + absent + " "))) << absent;
   }
   RunResult m = Run({"models", "--help"});

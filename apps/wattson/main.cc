@@ -7,6 +7,7 @@
 #include "CLI/CLI.hpp"
 #include "cli_util.h"
 #include "common/logging.h"
+#include "estimator_command.h"
 #include "models_command.h"
 #include "predict_command.h"
 #include "train_command.h"
@@ -85,6 +86,8 @@ int Main(int argc, char** argv) {
   CLI::App* train = AddTrainCommand(app, &train_opts);
   TrainCliOptions evaluate_opts;
   CLI::App* evaluate = AddEvaluateCommand(app, &evaluate_opts);
+  EstimatorCliOptions estimator_opts;
+  CLI::App* estimator = AddEstimatorCommand(app, &estimator_opts);
 
   try {
     app.parse(argc, argv);
@@ -112,6 +115,7 @@ int Main(int argc, char** argv) {
   if (models.select->parsed()) return RunModelsSelect(models_opts.select, ctx);
   if (train->parsed()) return RunTrain(train_opts, ctx, ShellJoin(argc, argv));
   if (evaluate->parsed()) return RunEvaluate(evaluate_opts, ctx, ShellJoin(argc, argv));
+  if (estimator->parsed()) return RunEstimator(estimator_opts, ctx);
   std::fprintf(stderr, "wattson: usage error: no command given (see 'wattson --help')\n");
   return kExitUsageError;
 }

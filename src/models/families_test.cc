@@ -1,6 +1,8 @@
 // Semantics of each model family against hand-computed references.
 #include <cmath>
 #include <random>
+#include <span>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "models/curve_fit.h"
@@ -114,6 +116,84 @@ TEST(TreeEnsembleTest, ComparesFeaturesAsFloat32) {
   ASSERT_TRUE(a.ok());
   const double x[] = {0.1};
   EXPECT_DOUBLE_EQ((*a)->Predict(x, {}), 2.0);
+}
+
+// Unbalanced random trees with thresholds on and next to float32 boundaries, so the batch path's
+// float thresholds are checked where the two split rules differ.
+RegressionTree RandomUnbalancedTree(std::mt19937& rng, int inputs, int max_nodes) {
+  std::uniform_int_distribution<int> feat(0, inputs - 1);
+  std::uniform_real_distribution<double> thr(-2.0, 2.0);
+  std::uniform_real_distribution<double> val(-5.0, 40.0);
+  std::bernoulli_distribution split(0.6);
+  RegressionTree t;
+  auto add = [&t] {
+    t.left.push_back(-1);
+    t.right.push_back(-1);
+    t.feature.push_back(-2);
+    t.threshold.push_back(-2);
+    t.value.push_back(0);
+    t.default_left.push_back(0);
+    return static_cast<std::int32_t>(t.left.size() - 1);
+  };
+  add();
+  for (std::size_t i = 0; i < t.left.size(); ++i) {
+    t.value[i] = val(rng);
+    if (static_cast<int>(t.left.size()) + 2 > max_nodes || !split(rng)) continue;
+    t.feature[i] = feat(rng);
+    double th = thr(rng);
+    switch (rng() % 3) {
+      case 0:
+        th = static_cast<double>(static_cast<float>(th));  // exactly a float
+        break;
+      case 1:
+        th = std::nextafter(static_cast<double>(static_cast<float>(th)), 10.0);  // just above
+        break;
+      default:
+        break;
+    }
+    t.threshold[i] = th;
+    t.default_left[i] = static_cast<std::uint8_t>(rng() % 2);
+    const std::int32_t l = add();
+    const std::int32_t r = add();
+    t.left[i] = l;
+    t.right[i] = r;
+  }
+  return t;
+}
+
+TEST(TreeEnsembleTest, BatchPredictionIsBitIdenticalToPerRow) {
+  std::mt19937 rng(7);
+  for (const bool sklearn : {true, false}) {
+    std::vector<RegressionTree> trees;
+    for (int i = 0; i < 60; ++i) trees.push_back(RandomUnbalancedTree(rng, 4, 41));
+    TreeEnsembleParams p{3.5, sklearn ? 0.1 : 1.0,
+                         sklearn ? SplitRule::kLessEqual : SplitRule::kLess,
+                         sklearn ? Accumulation::kFloat64 : Accumulation::kFloat32};
+    auto m = TreeEnsembleRegressor::Create(4, p, trees);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    // 37 rows (not a multiple of the block size): values drawn from the thresholds themselves,
+    // their float32 neighbours, huge magnitudes and a NaN row.
+    std::vector<double> pool;
+    for (const auto& t : trees) {
+      for (double th : t.threshold) {
+        pool.push_back(th);
+        pool.push_back(static_cast<double>(static_cast<float>(th)));
+        pool.push_back(std::nextafter(th, -10.0));
+      }
+    }
+    pool.push_back(1e300);
+    pool.push_back(-1e300);
+    const std::size_t rows = 37;
+    std::vector<double> x(rows * 4);
+    for (double& v : x) v = pool[rng() % pool.size()];
+    x[5 * 4 + 2] = std::nan("");
+    std::vector<double> batch(rows);
+    (*m)->PredictBatch(x, {}, batch);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const double one = (*m)->Predict(std::span<const double>(x).subspan(r * 4, 4), {});
+      EXPECT_EQ(batch[r], one) << "row " << r << (sklearn ? " sklearn" : " xgboost");
+    }
+  }
 }
 
 TEST(TreeEnsembleTest, RejectsCyclesAndBadFeatures) {

@@ -89,6 +89,8 @@ Result<PowerPrediction> PipelineModel::Predict(const FeatureMatrix& x,
   PowerPrediction out;
   out.rows = x.rows();
   std::vector<double> a(max_width_), b(max_width_);
+  std::vector<double> batch;  // the transformed rows of one component, one after another
+  std::vector<double> ys;
   for (const auto& p : pipelines_) {
     std::vector<std::size_t> cols;
     cols.reserve(p.features.size());
@@ -101,9 +103,8 @@ Result<PowerPrediction> PipelineModel::Predict(const FeatureMatrix& x,
       }
       cols.push_back(*c);
     }
-    ComponentPower cp;
-    cp.component = p.component;
-    cp.watts.reserve(x.rows());
+    const std::size_t in_width = p.regressor->input_size();
+    batch.resize(x.rows() * in_width);
     for (std::size_t r = 0; r < x.rows(); ++r) {
       std::size_t width = cols.size();
       for (std::size_t i = 0; i < width; ++i) {
@@ -121,7 +122,15 @@ Result<PowerPrediction> PipelineModel::Predict(const FeatureMatrix& x,
         width = t->output_size();
         std::swap(in, tmp);
       }
-      double y = p.regressor->Predict({in, width}, system);
+      std::copy(in, in + in_width, batch.begin() + static_cast<std::ptrdiff_t>(r * in_width));
+    }
+    ys.resize(x.rows());
+    p.regressor->PredictBatch(batch, system, ys);
+    ComponentPower cp;
+    cp.component = p.component;
+    cp.watts.reserve(x.rows());
+    for (std::size_t r = 0; r < x.rows(); ++r) {
+      const double y = ys[r];
       if (!std::isfinite(y)) {
         return Status::OutOfRange(fmt::format(
             "model '{}' gave a non-finite {} power for row {} (inputs far outside its range?)",

@@ -22,6 +22,13 @@ class Regressor {
   virtual std::size_t input_size() const = 0;
   // x.size() == input_size(). May return any double; the caller clamps and checks.
   virtual double Predict(std::span<const double> x, const SystemFeatures& system) const = 0;
+  // Predicts `out.size()` rows stored one after another in x (x.size() == rows × input_size()).
+  // Same results as Predict row by row; families override it where a batch is faster.
+  virtual void PredictBatch(std::span<const double> x, const SystemFeatures& system,
+                            std::span<double> out) const {
+    const std::size_t n = input_size();
+    for (std::size_t r = 0; r < out.size(); ++r) out[r] = Predict(x.subspan(r * n, n), system);
+  }
   // The regressor's section of the wattson model format (includes "family").
   virtual Json ToJson() const = 0;
 };

@@ -1,7 +1,10 @@
 #include "models/tree_ensemble.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <type_traits>
 
 #include "fmt/format.h"
 
@@ -114,6 +117,117 @@ Result<std::unique_ptr<TreeEnsembleRegressor>> TreeEnsembleRegressor::Create(
   }
   return std::unique_ptr<TreeEnsembleRegressor>(
       new TreeEnsembleRegressor(input_size, params, std::move(trees)));
+}
+
+namespace {
+
+// The largest float f with "x <= f" equivalent to the library's decision for every float x:
+// sklearn compares double(x) <= t, XGBoost compares x < float(t).
+float FloatThreshold(double t, SplitRule rule) {
+  if (rule == SplitRule::kLessEqual) {
+    float f = static_cast<float>(t);
+    if (static_cast<double>(f) > t) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+    return f;
+  }
+  const float f = static_cast<float>(t);
+  // x < -inf never holds; x <= NaN never holds either.
+  if (f == -std::numeric_limits<float>::infinity()) return std::numeric_limits<float>::quiet_NaN();
+  return std::nextafter(f, -std::numeric_limits<float>::infinity());
+}
+
+}  // namespace
+
+TreeEnsembleRegressor::TreeEnsembleRegressor(std::size_t input_size, TreeEnsembleParams params,
+                                             std::vector<RegressionTree> trees)
+    : input_size_(input_size), params_(params), trees_(std::move(trees)) {
+  flat_trees_.reserve(trees_.size());
+  for (const auto& t : trees_) {
+    const auto base = static_cast<std::uint32_t>(flat_nodes_.size());
+    std::vector<std::uint32_t> depth(t.left.size(), 0);
+    std::uint32_t max_depth = 0;
+    for (std::size_t i = 0; i < t.left.size(); ++i) {
+      const auto self = base + static_cast<std::uint32_t>(i);
+      const bool leaf = t.left[i] == -1;
+      // Children come after every parent (validated), so depth[i] is final here.
+      max_depth = std::max(max_depth, depth[i]);
+      if (!leaf) {
+        for (std::int32_t child : {t.left[i], t.right[i]}) {
+          auto& d = depth[static_cast<std::size_t>(child)];
+          d = std::max(d, depth[i] + 1);
+        }
+      }
+      flat_nodes_.push_back(leaf ? FlatNode{0.0f, 0, self, self}
+                                 : FlatNode{FloatThreshold(t.threshold[i], params_.split),
+                                            static_cast<std::uint32_t>(t.feature[i]),
+                                            base + static_cast<std::uint32_t>(t.left[i]),
+                                            base + static_cast<std::uint32_t>(t.right[i])});
+      leaf_f64_.push_back(params_.learning_rate * t.value[i]);
+      leaf_f32_.push_back(static_cast<float>(params_.learning_rate) *
+                          static_cast<float>(t.value[i]));
+    }
+    flat_trees_.push_back(FlatTree{base, max_depth});
+  }
+}
+
+template <typename Acc>
+void TreeEnsembleRegressor::PredictBlock(const float* x, std::size_t rows, double* out) const {
+  constexpr std::size_t kBlock = 8;
+  const std::size_t n = input_size_;
+  const Acc* leaf_values = nullptr;
+  if constexpr (std::is_same_v<Acc, double>) {
+    leaf_values = leaf_f64_.data();
+  } else {
+    leaf_values = leaf_f32_.data();
+  }
+  const FlatNode* nodes = flat_nodes_.data();
+  for (std::size_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const std::size_t m = std::min(kBlock, rows - r0);
+    const float* xb = x + r0 * n;
+    Acc sum[kBlock];
+    for (std::size_t r = 0; r < kBlock; ++r) sum[r] = static_cast<Acc>(params_.base_score);
+    std::uint32_t idx[kBlock];
+    for (const FlatTree& t : flat_trees_) {
+      for (std::size_t r = 0; r < kBlock; ++r) idx[r] = t.root;
+      for (std::uint32_t d = 0; d < t.depth; ++d) {
+        for (std::size_t r = 0; r < kBlock; ++r) {
+          // Rows past m repeat row 0 of the block: harmless work, no branch.
+          const std::size_t row = r < m ? r : 0;
+          const FlatNode& node = nodes[idx[r]];
+          idx[r] = xb[row * n + node.feature] <= node.threshold ? node.left : node.right;
+        }
+      }
+      for (std::size_t r = 0; r < kBlock; ++r) sum[r] += leaf_values[idx[r]];
+    }
+    for (std::size_t r = 0; r < m; ++r) out[r0 + r] = static_cast<double>(sum[r]);
+  }
+}
+
+void TreeEnsembleRegressor::PredictBatch(std::span<const double> x, const SystemFeatures& system,
+                                         std::span<double> out) const {
+  const std::size_t n = input_size_;
+  const std::size_t rows = out.size();
+  // Both libraries compare features as float32. Rows with a NaN take the per-row path, which
+  // knows default_left.
+  std::vector<float> xf(rows * n);
+  bool any_nan = false;
+  for (std::size_t i = 0; i < rows * n; ++i) {
+    xf[i] = static_cast<float>(x[i]);
+    any_nan |= std::isnan(xf[i]);
+  }
+  if (params_.accumulation == Accumulation::kFloat32) {
+    PredictBlock<float>(xf.data(), rows, out.data());
+  } else {
+    PredictBlock<double>(xf.data(), rows, out.data());
+  }
+  if (!any_nan) return;
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (std::isnan(xf[r * n + i])) {
+        out[r] = Predict(x.subspan(r * n, n), system);
+        break;
+      }
+    }
+  }
 }
 
 std::size_t TreeEnsembleRegressor::Leaf(const RegressionTree& t, std::span<const float> x) const {
