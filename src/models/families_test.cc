@@ -120,7 +120,7 @@ TEST(TreeEnsembleTest, ComparesFeaturesAsFloat32) {
 
 // Unbalanced random trees with thresholds on and next to float32 boundaries, so the batch path's
 // float thresholds are checked where the two split rules differ.
-RegressionTree RandomUnbalancedTree(std::mt19937& rng, int inputs, int max_nodes) {
+RegressionTree RandomUnbalancedTree(std::mt19937& rng, int inputs, int max_nodes, int max_depth) {
   std::uniform_int_distribution<int> feat(0, inputs - 1);
   std::uniform_real_distribution<double> thr(-2.0, 2.0);
   std::uniform_real_distribution<double> val(-5.0, 40.0);
@@ -136,9 +136,12 @@ RegressionTree RandomUnbalancedTree(std::mt19937& rng, int inputs, int max_nodes
     return static_cast<std::int32_t>(t.left.size() - 1);
   };
   add();
+  std::vector<int> depth = {0};
   for (std::size_t i = 0; i < t.left.size(); ++i) {
     t.value[i] = val(rng);
-    if (static_cast<int>(t.left.size()) + 2 > max_nodes || !split(rng)) continue;
+    if (static_cast<int>(t.left.size()) + 2 > max_nodes || depth[i] >= max_depth || !split(rng)) {
+      continue;
+    }
     t.feature[i] = feat(rng);
     double th = thr(rng);
     switch (rng() % 3) {
@@ -155,6 +158,8 @@ RegressionTree RandomUnbalancedTree(std::mt19937& rng, int inputs, int max_nodes
     t.default_left[i] = static_cast<std::uint8_t>(rng() % 2);
     const std::int32_t l = add();
     const std::int32_t r = add();
+    depth.push_back(depth[i] + 1);
+    depth.push_back(depth[i] + 1);
     t.left[i] = l;
     t.right[i] = r;
   }
@@ -163,35 +168,40 @@ RegressionTree RandomUnbalancedTree(std::mt19937& rng, int inputs, int max_nodes
 
 TEST(TreeEnsembleTest, BatchPredictionIsBitIdenticalToPerRow) {
   std::mt19937 rng(7);
-  for (const bool sklearn : {true, false}) {
-    std::vector<RegressionTree> trees;
-    for (int i = 0; i < 60; ++i) trees.push_back(RandomUnbalancedTree(rng, 4, 41));
-    TreeEnsembleParams p{3.5, sklearn ? 0.1 : 1.0,
-                         sklearn ? SplitRule::kLessEqual : SplitRule::kLess,
-                         sklearn ? Accumulation::kFloat64 : Accumulation::kFloat32};
-    auto m = TreeEnsembleRegressor::Create(4, p, trees);
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    // 37 rows (not a multiple of the block size): values drawn from the thresholds themselves,
-    // their float32 neighbours, huge magnitudes and a NaN row.
-    std::vector<double> pool;
-    for (const auto& t : trees) {
-      for (double th : t.threshold) {
-        pool.push_back(th);
-        pool.push_back(static_cast<double>(static_cast<float>(th)));
-        pool.push_back(std::nextafter(th, -10.0));
+  // Deep trees take the block walk; depth <= 3 takes the shallow layout where the CPU has AVX2.
+  for (const int max_depth : {12, 3}) {
+    for (const bool sklearn : {true, false}) {
+      std::vector<RegressionTree> trees;
+      for (int i = 0; i < 61; ++i) trees.push_back(RandomUnbalancedTree(rng, 4, 41, max_depth));
+      TreeEnsembleParams p{3.5, sklearn ? 0.1 : 1.0,
+                           sklearn ? SplitRule::kLessEqual : SplitRule::kLess,
+                           sklearn ? Accumulation::kFloat64 : Accumulation::kFloat32};
+      auto m = TreeEnsembleRegressor::Create(4, p, trees);
+      ASSERT_TRUE(m.ok()) << m.status().ToString();
+      EXPECT_EQ((*m)->uses_shallow_layout(), max_depth == 3 && CpuHasAvx2());
+      // 37 rows (not a multiple of the block size): values drawn from the thresholds themselves,
+      // their float32 neighbours, huge magnitudes and a NaN row.
+      std::vector<double> pool;
+      for (const auto& t : trees) {
+        for (double th : t.threshold) {
+          pool.push_back(th);
+          pool.push_back(static_cast<double>(static_cast<float>(th)));
+          pool.push_back(std::nextafter(th, -10.0));
+        }
       }
-    }
-    pool.push_back(1e300);
-    pool.push_back(-1e300);
-    const std::size_t rows = 37;
-    std::vector<double> x(rows * 4);
-    for (double& v : x) v = pool[rng() % pool.size()];
-    x[5 * 4 + 2] = std::nan("");
-    std::vector<double> batch(rows);
-    (*m)->PredictBatch(x, {}, batch);
-    for (std::size_t r = 0; r < rows; ++r) {
-      const double one = (*m)->Predict(std::span<const double>(x).subspan(r * 4, 4), {});
-      EXPECT_EQ(batch[r], one) << "row " << r << (sklearn ? " sklearn" : " xgboost");
+      pool.push_back(1e300);
+      pool.push_back(-1e300);
+      const std::size_t rows = 37;
+      std::vector<double> x(rows * 4);
+      for (double& v : x) v = pool[rng() % pool.size()];
+      x[5 * 4 + 2] = std::nan("");
+      std::vector<double> batch(rows);
+      (*m)->PredictBatch(x, {}, batch);
+      for (std::size_t r = 0; r < rows; ++r) {
+        const double one = (*m)->Predict(std::span<const double>(x).subspan(r * 4, 4), {});
+        EXPECT_EQ(batch[r], one) << "row " << r << (sklearn ? " sklearn" : " xgboost")
+                                 << " max depth " << max_depth;
+      }
     }
   }
 }

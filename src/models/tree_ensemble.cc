@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <limits>
 #include <type_traits>
 
@@ -167,6 +170,50 @@ TreeEnsembleRegressor::TreeEnsembleRegressor(std::size_t input_size, TreeEnsembl
     }
     flat_trees_.push_back(FlatTree{base, max_depth});
   }
+  BuildShallowLayout();
+}
+
+void TreeEnsembleRegressor::BuildShallowLayout() {
+  constexpr std::uint32_t kDepth = 3;
+  if (input_size_ > 8 || flat_trees_.empty() || !CpuHasAvx2()) return;
+  for (const FlatTree& t : flat_trees_) {
+    if (t.depth > kDepth) return;
+  }
+  const std::size_t trees = flat_trees_.size();
+  shallow_groups_.resize((trees + 7) / 8);
+  shallow_leaf_f64_.assign(trees * 8, 0.0);
+  shallow_leaf_f32_.assign(trees * 8, 0.0f);
+  for (auto& g : shallow_groups_) {
+    for (int j = 0; j < 7; ++j) {
+      for (int lane = 0; lane < 8; ++lane) {
+        g.feature[j][lane] = 0;
+        g.threshold[j][lane] = std::numeric_limits<float>::infinity();  // padding: always left
+      }
+    }
+  }
+  for (std::size_t t = 0; t < trees; ++t) {
+    ShallowGroup& g = shallow_groups_[t / 8];
+    const std::size_t lane = t % 8;
+    // Walks the tree filling perfect-tree slot `slot` (0..6 splits, 7..14 leaves) from node. A
+    // leaf above the last level becomes always-left splits down to a leaf slot; its value fills
+    // every leaf slot below it.
+    auto fill = [&](auto&& self, std::uint32_t node, std::size_t slot) -> void {
+      const FlatNode& n = flat_nodes_[node];
+      const bool leaf = n.left == node;
+      if (slot >= 7) {
+        shallow_leaf_f64_[t * 8 + slot - 7] = leaf_f64_[node];
+        shallow_leaf_f32_[t * 8 + slot - 7] = leaf_f32_[node];
+        return;
+      }
+      if (!leaf) {
+        g.feature[slot][lane] = static_cast<std::int32_t>(n.feature);
+        g.threshold[slot][lane] = n.threshold;
+      }
+      self(self, leaf ? node : n.left, 2 * slot + 1);
+      self(self, leaf ? node : n.right, 2 * slot + 2);
+    };
+    fill(fill, flat_trees_[t].root, 0);
+  }
 }
 
 template <typename Acc>
@@ -202,6 +249,91 @@ void TreeEnsembleRegressor::PredictBlock(const float* x, std::size_t rows, doubl
   }
 }
 
+namespace {
+
+// Eight trees of one shallow group for one row (x: 8 floats, inputs past input_size are 0):
+// writes each tree's leaf slot (0..7).
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) void ShallowLeaves(const float* x, const std::int32_t (*feature)[8],
+                                                   const float (*threshold)[8],
+                                                   std::int32_t* leaves) {
+  const __m256 xv = _mm256_loadu_ps(x);
+  __m256 p[7];
+  for (int j = 0; j < 7; ++j) {
+    const __m256i f = _mm256_load_si256(reinterpret_cast<const __m256i*>(feature[j]));
+    const __m256 v = _mm256_permutevar8x32_ps(xv, f);
+    p[j] = _mm256_cmp_ps(v, _mm256_load_ps(threshold[j]), _CMP_LE_OQ);  // all ones: go left
+  }
+  const __m256 q1 = _mm256_blendv_ps(p[2], p[1], p[0]);  // the level-1 split's decision
+  const __m256 under_left = _mm256_blendv_ps(p[4], p[3], q1);
+  const __m256 under_right = _mm256_blendv_ps(p[6], p[5], q1);
+  const __m256 q2 = _mm256_blendv_ps(under_right, under_left, p[0]);
+  const __m256i right0 = _mm256_andnot_si256(_mm256_castps_si256(p[0]), _mm256_set1_epi32(4));
+  const __m256i right1 = _mm256_andnot_si256(_mm256_castps_si256(q1), _mm256_set1_epi32(2));
+  const __m256i right2 = _mm256_andnot_si256(_mm256_castps_si256(q2), _mm256_set1_epi32(1));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaves),
+                      _mm256_or_si256(right0, _mm256_or_si256(right1, right2)));
+}
+#else
+void ShallowLeaves(const float* x, const std::int32_t (*feature)[8], const float (*threshold)[8],
+                   std::int32_t* leaves) {
+  for (int lane = 0; lane < 8; ++lane) {
+    int slot = 0;
+    while (slot < 7) {
+      const bool left = x[feature[slot][lane]] <= threshold[slot][lane];
+      slot = 2 * slot + (left ? 1 : 2);
+    }
+    leaves[lane] = slot - 7;
+  }
+}
+#endif
+
+}  // namespace
+
+bool CpuHasAvx2() {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("avx2") != 0;
+#else
+  return false;
+#endif
+}
+
+template <typename Acc>
+void TreeEnsembleRegressor::PredictShallow(const float* x, std::size_t rows, double* out) const {
+  constexpr std::size_t kBlock = 8;
+  const std::size_t n = input_size_;
+  const std::size_t trees = flat_trees_.size();
+  const std::size_t padded = shallow_groups_.size() * 8;
+  const Acc* leaf_values = nullptr;
+  if constexpr (std::is_same_v<Acc, double>) {
+    leaf_values = shallow_leaf_f64_.data();
+  } else {
+    leaf_values = shallow_leaf_f32_.data();
+  }
+  std::vector<std::int32_t> leaves(kBlock * padded);
+  for (std::size_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const std::size_t m = std::min(kBlock, rows - r0);
+    for (std::size_t r = 0; r < m; ++r) {
+      float xr[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      std::copy(x + (r0 + r) * n, x + (r0 + r + 1) * n, xr);
+      for (std::size_t g = 0; g < shallow_groups_.size(); ++g) {
+        ShallowLeaves(xr, shallow_groups_[g].feature, shallow_groups_[g].threshold,
+                      &leaves[r * padded + g * 8]);
+      }
+    }
+    // Sums in tree order (the libraries' order), the block's rows side by side.
+    Acc sum[kBlock];
+    for (std::size_t r = 0; r < kBlock; ++r) sum[r] = static_cast<Acc>(params_.base_score);
+    for (std::size_t t = 0; t < trees; ++t) {
+      const Acc* tree_leaves = leaf_values + t * 8;
+      for (std::size_t r = 0; r < m; ++r) {
+        sum[r] += tree_leaves[static_cast<std::size_t>(leaves[r * padded + t])];
+      }
+    }
+    for (std::size_t r = 0; r < m; ++r) out[r0 + r] = static_cast<double>(sum[r]);
+  }
+}
+
 void TreeEnsembleRegressor::PredictBatch(std::span<const double> x, const SystemFeatures& system,
                                          std::span<double> out) const {
   const std::size_t n = input_size_;
@@ -214,10 +346,13 @@ void TreeEnsembleRegressor::PredictBatch(std::span<const double> x, const System
     xf[i] = static_cast<float>(x[i]);
     any_nan |= std::isnan(xf[i]);
   }
-  if (params_.accumulation == Accumulation::kFloat32) {
-    PredictBlock<float>(xf.data(), rows, out.data());
+  const bool f32 = params_.accumulation == Accumulation::kFloat32;
+  if (!shallow_groups_.empty()) {
+    f32 ? PredictShallow<float>(xf.data(), rows, out.data())
+        : PredictShallow<double>(xf.data(), rows, out.data());
   } else {
-    PredictBlock<double>(xf.data(), rows, out.data());
+    f32 ? PredictBlock<float>(xf.data(), rows, out.data())
+        : PredictBlock<double>(xf.data(), rows, out.data());
   }
   if (!any_nan) return;
   for (std::size_t r = 0; r < rows; ++r) {

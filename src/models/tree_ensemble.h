@@ -55,6 +55,7 @@ class TreeEnsembleRegressor final : public Regressor {
   Json ToJson() const override;
 
   const TreeEnsembleParams& params() const { return params_; }
+  bool uses_shallow_layout() const { return !shallow_groups_.empty(); }
   const std::vector<RegressionTree>& trees() const { return trees_; }
 
  private:
@@ -76,6 +77,12 @@ class TreeEnsembleRegressor final : public Regressor {
   std::size_t Leaf(const RegressionTree& t, std::span<const float> x) const;
   template <typename Acc>
   void PredictBlock(const float* x, std::size_t rows, double* out) const;
+  // Shallow ensembles (every tree of depth <= 3, at most 8 inputs) on CPUs with AVX2: each tree
+  // padded to a perfect depth-3 tree, eight trees evaluated at once (all seven splits compared in
+  // parallel, the leaf picked from the comparison masks); leaves summed in tree order as above.
+  void BuildShallowLayout();
+  template <typename Acc>
+  void PredictShallow(const float* x, std::size_t rows, double* out) const;
 
   std::size_t input_size_;
   TreeEnsembleParams params_;
@@ -84,7 +91,19 @@ class TreeEnsembleRegressor final : public Regressor {
   std::vector<FlatTree> flat_trees_;
   std::vector<double> leaf_f64_;  // learning_rate × value, per flat node (sklearn accumulation)
   std::vector<float> leaf_f32_;   // float(learning_rate) × float(value) (xgboost accumulation)
+
+  // The shallow layout: group g holds trees 8g..8g+7, split j (breadth-first, 0..6) of each.
+  struct alignas(32) ShallowGroup {
+    std::int32_t feature[7][8];
+    float threshold[7][8];
+  };
+  std::vector<ShallowGroup> shallow_groups_;  // empty: layout not used
+  std::vector<double> shallow_leaf_f64_;      // [tree × 8 + leaf], like leaf_f64_
+  std::vector<float> shallow_leaf_f32_;
 };
+
+// Whether this CPU runs AVX2 (the shallow-ensemble path of PredictBatch).
+bool CpuHasAvx2();
 
 // Reads an XGBoost JSON model (the format of XGBRegressor.save_model("x.json"), XGBoost 1.x/2.x):
 // gbtree booster with an identity-link regression objective. The result takes the model's
