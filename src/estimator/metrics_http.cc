@@ -3,30 +3,11 @@
 #include <charconv>
 #include <chrono>
 
+#include "common/net_text.h"
 #include "fmt/format.h"
 #include "httplib.h"
 
 namespace wattson::estimator {
-
-Status ParseHostPort(const std::string& address, std::string* host, int* port) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
-    return Status::InvalidArgument(
-        fmt::format("metrics address '{}': expected host:port, e.g. 127.0.0.1:9103", address));
-  }
-  std::string h = address.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  int p = -1;
-  const char* first = address.data() + colon + 1;
-  const char* last = address.data() + address.size();
-  auto [ptr, ec] = std::from_chars(first, last, p);
-  if (ec != std::errc() || ptr != last || p < 0 || p > 65535) {
-    return Status::InvalidArgument(fmt::format("metrics address '{}': bad port", address));
-  }
-  *host = h;
-  *port = p;
-  return Status::Ok();
-}
 
 MetricsHttpServer::MetricsHttpServer(std::function<std::string()> render,
                                      std::shared_ptr<Logger> logger)
@@ -38,7 +19,7 @@ Status MetricsHttpServer::Start(const std::string& address) {
   if (server_) return Status::FailedPrecondition("metrics server already started");
   std::string host;
   int port = 0;
-  WATTSON_RETURN_IF_ERROR(ParseHostPort(address, &host, &port));
+  WATTSON_RETURN_IF_ERROR(ParseHostPort(address, "metrics address", &host, &port));
   auto server = std::make_unique<httplib::Server>();
   server->new_task_queue = [] { return new httplib::ThreadPool(1); };
   server->set_read_timeout(5, 0);

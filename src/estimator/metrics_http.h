@@ -37,6 +37,5 @@ class MetricsHttpServer {
 };
 
 // Splits "host:port" (port 0..65535). "[::1]:9103" is accepted for IPv6.
-Status ParseHostPort(const std::string& address, std::string* host, int* port);
 
 }  // namespace wattson::estimator

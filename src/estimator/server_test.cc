@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/net_text.h"
 #include "estimator/client.h"
 #include "estimator/estimator.h"
 #include "estimator/metrics_http.h"
@@ -427,8 +428,8 @@ TEST_F(ServerTest, MetricsEndpoint) {
   http.Stop();
   std::string host;
   int port = 0;
-  EXPECT_FALSE(ParseHostPort("nope", &host, &port).ok());
-  EXPECT_TRUE(ParseHostPort("[::1]:9103", &host, &port).ok());
+  EXPECT_FALSE(ParseHostPort("nope", "metrics address", &host, &port).ok());
+  EXPECT_TRUE(ParseHostPort("[::1]:9103", "metrics address", &host, &port).ok());
   EXPECT_EQ(host, "::1");
 }
 

@@ -1,5 +1,6 @@
 #include "estimator/telemetry.h"
 
+#include "common/net_text.h"
 #include "fmt/format.h"
 
 namespace wattson::estimator {
@@ -35,23 +36,6 @@ std::string_view ConnectionEventName(ConnectionEvent e) {
       return "empty";
   }
   return "unknown";
-}
-
-std::string EscapeLabel(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
 }
 
 void Telemetry::RecordRequest(Protocol protocol, Outcome outcome,
@@ -152,8 +136,9 @@ std::string Telemetry::RenderPrometheus(const StoreSnapshot& store) const {
     out += fmt::format(
         "wattson_estimator_model_info{{model_id=\"{}\",kind=\"{}\",origin=\"{}\",trainer=\"{}\","
         "output_type=\"{}\",energy_source=\"{}\"}} {}\n",
-        EscapeLabel(m.id), EscapeLabel(m.kind), EscapeLabel(m.origin), EscapeLabel(m.trainer),
-        EscapeLabel(m.output_type), EscapeLabel(m.energy_source), m.selections);
+        EscapeLabelValue(m.id), EscapeLabelValue(m.kind), EscapeLabelValue(m.origin),
+        EscapeLabelValue(m.trainer), EscapeLabelValue(m.output_type),
+        EscapeLabelValue(m.energy_source), m.selections);
   }
   out +=
       "# HELP wattson_estimator_model_source_error A model source whose last load failed "
@@ -161,7 +146,7 @@ std::string Telemetry::RenderPrometheus(const StoreSnapshot& store) const {
       "# TYPE wattson_estimator_model_source_error gauge\n";
   for (const auto& [source, error] : store.errors) {
     out += fmt::format("wattson_estimator_model_source_error{{source=\"{}\",error=\"{}\"}} 1\n",
-                       EscapeLabel(source), EscapeLabel(error.substr(0, 300)));
+                       EscapeLabelValue(source), EscapeLabelValue(error.substr(0, 300)));
   }
   out += "# TYPE wattson_estimator_cached_selections gauge\n";
   out += fmt::format("wattson_estimator_cached_selections{{result=\"model\"}} {}\n",

@@ -62,7 +62,4 @@ class Telemetry {
   std::atomic<std::int64_t> active_{0};
 };
 
-// Escapes a Prometheus label value (backslash, double quote, newline).
-std::string EscapeLabel(std::string_view value);
-
 }  // namespace wattson::estimator
