@@ -192,7 +192,7 @@ void TreeEnsembleRegressor::BuildShallowLayout() {
     }
   }
   for (std::size_t t = 0; t < trees; ++t) {
-    ShallowGroup& g = shallow_groups_[t / 8];
+    ShallowTreeGroup& g = shallow_groups_[t / 8];
     const std::size_t lane = t % 8;
     // Walks the tree filling perfect-tree slot `slot` (0..6 splits, 7..14 leaves) from node. A
     // leaf above the last level becomes always-left splits down to a leaf slot; its value fills
@@ -251,39 +251,45 @@ void TreeEnsembleRegressor::PredictBlock(const float* x, std::size_t rows, doubl
 
 namespace {
 
-// Eight trees of one shallow group for one row (x: 8 floats, inputs past input_size are 0):
-// writes each tree's leaf slot (0..7).
+// The leaf slot (0..7) of every tree of every group for one row (x: 8 floats, inputs past
+// input_size are 0); leaves[8g + lane] is tree 8g + lane's.
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) void ShallowLeaves(const float* x, const std::int32_t (*feature)[8],
-                                                   const float (*threshold)[8],
-                                                   std::int32_t* leaves) {
+__attribute__((target("avx2"))) void ShallowLeaves(const float* x, const ShallowTreeGroup* groups,
+                                                   std::size_t group_count, std::int32_t* leaves) {
   const __m256 xv = _mm256_loadu_ps(x);
-  __m256 p[7];
-  for (int j = 0; j < 7; ++j) {
-    const __m256i f = _mm256_load_si256(reinterpret_cast<const __m256i*>(feature[j]));
-    const __m256 v = _mm256_permutevar8x32_ps(xv, f);
-    p[j] = _mm256_cmp_ps(v, _mm256_load_ps(threshold[j]), _CMP_LE_OQ);  // all ones: go left
+  const __m256i four = _mm256_set1_epi32(4);
+  const __m256i two = _mm256_set1_epi32(2);
+  const __m256i one = _mm256_set1_epi32(1);
+  for (std::size_t g = 0; g < group_count; ++g) {
+    __m256 p[7];
+    for (int j = 0; j < 7; ++j) {
+      const __m256i f = _mm256_load_si256(reinterpret_cast<const __m256i*>(groups[g].feature[j]));
+      const __m256 v = _mm256_permutevar8x32_ps(xv, f);
+      p[j] = _mm256_cmp_ps(v, _mm256_load_ps(groups[g].threshold[j]), _CMP_LE_OQ);  // 1s: left
+    }
+    const __m256 q1 = _mm256_blendv_ps(p[2], p[1], p[0]);  // the level-1 split's decision
+    const __m256 under_left = _mm256_blendv_ps(p[4], p[3], q1);
+    const __m256 under_right = _mm256_blendv_ps(p[6], p[5], q1);
+    const __m256 q2 = _mm256_blendv_ps(under_right, under_left, p[0]);
+    const __m256i right0 = _mm256_andnot_si256(_mm256_castps_si256(p[0]), four);
+    const __m256i right1 = _mm256_andnot_si256(_mm256_castps_si256(q1), two);
+    const __m256i right2 = _mm256_andnot_si256(_mm256_castps_si256(q2), one);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaves + 8 * g),
+                        _mm256_or_si256(right0, _mm256_or_si256(right1, right2)));
   }
-  const __m256 q1 = _mm256_blendv_ps(p[2], p[1], p[0]);  // the level-1 split's decision
-  const __m256 under_left = _mm256_blendv_ps(p[4], p[3], q1);
-  const __m256 under_right = _mm256_blendv_ps(p[6], p[5], q1);
-  const __m256 q2 = _mm256_blendv_ps(under_right, under_left, p[0]);
-  const __m256i right0 = _mm256_andnot_si256(_mm256_castps_si256(p[0]), _mm256_set1_epi32(4));
-  const __m256i right1 = _mm256_andnot_si256(_mm256_castps_si256(q1), _mm256_set1_epi32(2));
-  const __m256i right2 = _mm256_andnot_si256(_mm256_castps_si256(q2), _mm256_set1_epi32(1));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaves),
-                      _mm256_or_si256(right0, _mm256_or_si256(right1, right2)));
 }
 #else
-void ShallowLeaves(const float* x, const std::int32_t (*feature)[8], const float (*threshold)[8],
+void ShallowLeaves(const float* x, const ShallowTreeGroup* groups, std::size_t group_count,
                    std::int32_t* leaves) {
-  for (int lane = 0; lane < 8; ++lane) {
-    int slot = 0;
-    while (slot < 7) {
-      const bool left = x[feature[slot][lane]] <= threshold[slot][lane];
-      slot = 2 * slot + (left ? 1 : 2);
+  for (std::size_t g = 0; g < group_count; ++g) {
+    for (int lane = 0; lane < 8; ++lane) {
+      int slot = 0;
+      while (slot < 7) {
+        const bool left = x[groups[g].feature[slot][lane]] <= groups[g].threshold[slot][lane];
+        slot = 2 * slot + (left ? 1 : 2);
+      }
+      leaves[8 * g + static_cast<std::size_t>(lane)] = slot - 7;
     }
-    leaves[lane] = slot - 7;
   }
 }
 #endif
@@ -316,10 +322,7 @@ void TreeEnsembleRegressor::PredictShallow(const float* x, std::size_t rows, dou
     for (std::size_t r = 0; r < m; ++r) {
       float xr[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       std::copy(x + (r0 + r) * n, x + (r0 + r + 1) * n, xr);
-      for (std::size_t g = 0; g < shallow_groups_.size(); ++g) {
-        ShallowLeaves(xr, shallow_groups_[g].feature, shallow_groups_[g].threshold,
-                      &leaves[r * padded + g * 8]);
-      }
+      ShallowLeaves(xr, shallow_groups_.data(), shallow_groups_.size(), &leaves[r * padded]);
     }
     // Sums in tree order (the libraries' order), the block's rows side by side.
     Acc sum[kBlock];

@@ -34,6 +34,13 @@ struct TreeEnsembleParams {
   Accumulation accumulation = Accumulation::kFloat64;
 };
 
+// Eight trees of a shallow ensemble padded to perfect depth-3 trees: split j (breadth-first,
+// 0..6) of tree `lane` tests feature[j][lane] <= threshold[j][lane].
+struct alignas(32) ShallowTreeGroup {
+  std::int32_t feature[7][8];
+  float threshold[7][8];
+};
+
 class TreeEnsembleRegressor final : public Regressor {
  public:
   // Validates every tree: equal array lengths, children inside the tree and after their parent
@@ -92,13 +99,8 @@ class TreeEnsembleRegressor final : public Regressor {
   std::vector<double> leaf_f64_;  // learning_rate × value, per flat node (sklearn accumulation)
   std::vector<float> leaf_f32_;   // float(learning_rate) × float(value) (xgboost accumulation)
 
-  // The shallow layout: group g holds trees 8g..8g+7, split j (breadth-first, 0..6) of each.
-  struct alignas(32) ShallowGroup {
-    std::int32_t feature[7][8];
-    float threshold[7][8];
-  };
-  std::vector<ShallowGroup> shallow_groups_;  // empty: layout not used
-  std::vector<double> shallow_leaf_f64_;      // [tree × 8 + leaf], like leaf_f64_
+  std::vector<ShallowTreeGroup> shallow_groups_;  // empty: layout not used
+  std::vector<double> shallow_leaf_f64_;          // [tree × 8 + leaf], like leaf_f64_
   std::vector<float> shallow_leaf_f32_;
 };
 
