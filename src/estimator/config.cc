@@ -5,24 +5,13 @@
 #include <utility>
 
 #include "common/file_util.h"
+#include "common/strings.h"
 #include "fmt/format.h"
 #include "models/feature_groups.h"
 
 namespace wattson::estimator {
 
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool IsConfigKey(std::string_view key) {
   if (key.empty() || key.size() > 128) return false;

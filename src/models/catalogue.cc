@@ -11,6 +11,7 @@
 #include "common/csv.h"
 #include "common/file_util.h"
 #include "common/json_util.h"
+#include "common/strings.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "models/feature_groups.h"
@@ -26,24 +27,12 @@ namespace {
 constexpr std::size_t kMaxListItems = 4096;
 constexpr std::size_t kMaxFilterTerms = 64;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
 }
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 // "a/b/c.json" → "a/b"; "c.json" → "".

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "common/strings.h"
 #include "fmt/format.h"
 
 namespace wattson {
@@ -22,12 +23,6 @@ Features Concat(std::initializer_list<const Features*> lists) {
 
 bool Contains(std::span<const std::string> features, std::string_view name) {
   return std::find(features.begin(), features.end(), name) != features.end();
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 }  // namespace

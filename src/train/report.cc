@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/file_util.h"
+#include "common/strings.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "models/feature_groups.h"
@@ -246,12 +247,6 @@ std::string Range3(double median, double lo, double hi) {
 }
 
 Json NumOrNull(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string SetTitle(const TrainingSet& set) {
   return fmt::format("{} {}", set.energy_source, OutputTypeName(set.output_type));
