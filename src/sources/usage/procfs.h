@@ -1,0 +1,123 @@
+// procfs scanner: reads per-process CPU time and cgroup membership, and node CPU time, from a
+// host's /proc through HostFs. Pure parsing functions plus one scan; no state between scans (see
+// UsageTracker for deltas). A pid that vanishes mid-scan is skipped; a pid whose files cannot be
+// read is skipped and counted, never aborting the scan.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/host_fs.h"
+#include "common/status.h"
+#include "common/units.h"
+
+namespace wattson::usage {
+
+// One process as seen in one scan. Counters are cumulative since the process started.
+struct ProcessSample {
+  int pid = 0;
+  int ppid = 0;
+  std::string comm;  // from /proc/<pid>/stat (the same 15-byte task comm as /proc/<pid>/comm)
+  // utime + stime from /proc/<pid>/stat: the whole thread group, exited threads included, at
+  // clock-tick resolution.
+  Seconds stat_cpu_time;
+  // First field of /proc/<pid>/schedstat: on-CPU nanoseconds of the thread-group leader only.
+  // Absent when the file is missing or unreadable.
+  std::optional<Seconds> schedstat_cpu_time;
+  int num_threads = 1;  // stat field 20
+  // The best cumulative CPU time: schedstat where it covers the whole process (one thread), else
+  // stat. UsageTracker chooses per delta (see usage_tracker.h); this is for display.
+  Seconds cpu_time;
+  std::uint64_t start_time_ticks = 0;  // stat field 22: with pid, identifies one process instance
+  bool kernel_thread = false;          // PF_KTHREAD in stat field 9 (flags)
+  std::string cgroup_path;             // chosen by SelectCgroupPath; "" if none
+  int cgroup_age = 0;                  // scans since cgroup_path was read (0 = read in this scan)
+};
+
+// Node-wide CPU time from the aggregate "cpu" line of /proc/stat.
+struct NodeCpuTimes {
+  Seconds user, nice, system, idle, iowait, irq, softirq, steal;
+  int cpu_count = 0;  // number of "cpuN" lines
+  // Time spent running something (user + nice + system + irq + softirq). guest time is already
+  // part of user and is not added again; steal is time the hypervisor ran someone else.
+  Seconds Busy() const { return user + nice + system + irq + softirq; }
+  Seconds Total() const { return Busy() + idle + iowait + steal; }
+};
+
+struct ProcScan;
+
+struct ScanOptions {
+  // USER_HZ of the host, as sysconf(_SC_CLK_TCK) reports it (100 on every mainstream Linux ABI).
+  double ticks_per_second = 100.0;
+  // Skip kernel threads entirely (they are kept and marked by default; Kepler reports them as
+  // "kernel_processes").
+  bool include_kernel_threads = true;
+  // Read /proc/<pid>/schedstat (one more read per process).
+  bool read_schedstat = true;
+  // The previous scan, if the caller keeps it: a process found there with the same (pid, start
+  // time) reuses its cgroup path instead of reading /proc/<pid>/cgroup again, for at most
+  // cgroup_recheck_scans - 1 scans in a row. Reading three files per process costs 5-30 us of
+  // kernel time each on a VM; cgroup membership rarely changes after exec, so this saves about a
+  // third of a scan, at the price of noticing a cgroup move up to cgroup_recheck_scans scans late.
+  const ProcScan* previous = nullptr;
+  int cgroup_recheck_scans = 10;
+};
+
+// Everything one scan saw.
+struct ProcScan {
+  Clock::MonoTime taken_at{};
+  std::vector<ProcessSample> processes;  // sorted by pid
+  // Pids listed but not readable for a reason other than having exited (EIO, EACCES, parse
+  // error). They are not ended: a tracker keeps their previous state.
+  std::vector<int> unreadable_pids;
+  int vanished = 0;  // pids that exited between listing /proc and reading them
+  int read_errors = 0;
+  std::optional<NodeCpuTimes> node;  // absent if /proc/stat could not be read or parsed
+  std::optional<Seconds> uptime;     // first field of /proc/uptime (seconds since boot)
+  std::vector<std::string> errors;   // first few error messages, for logs
+};
+
+// Scans /proc. Fails only if /proc itself cannot be listed.
+Result<ProcScan> ScanProcesses(const HostFs& fs, const Clock& clock,
+                               const ScanOptions& options = {});
+
+// Parsed fields of /proc/<pid>/stat.
+struct ProcStat {
+  int pid = 0;
+  std::string comm;
+  char state = '?';
+  int ppid = 0;
+  std::uint64_t flags = 0;
+  std::uint64_t utime_ticks = 0;
+  std::uint64_t stime_ticks = 0;
+  int num_threads = 0;
+  std::uint64_t start_time_ticks = 0;
+};
+
+// Parses /proc/<pid>/stat. comm is everything between the first '(' and the LAST ')', so names
+// holding spaces or parentheses ("(sd-pam)", "my prog) (x") parse correctly.
+Result<ProcStat> ParseProcStat(std::string_view text);
+
+// First field of /proc/<pid>/schedstat (on-CPU time in ns).
+Result<std::uint64_t> ParseSchedstat(std::string_view text);
+
+// Chooses one path from /proc/<pid>/cgroup, documented rule:
+//   1. a cgroup v1 line whose controller list holds "cpu" or "cpuacct" (the hierarchy that
+//      accounts CPU, which is what wattson attributes);
+//   2. else the cgroup v2 line "0::<path>" (pure v2, or hybrid without a cpu hierarchy);
+//   3. else the "name=systemd" line;
+//   4. else the first well-formed line.
+// Returns "" when no line is well formed.
+std::string SelectCgroupPath(std::string_view cgroup_file);
+
+// Parses /proc/stat's aggregate "cpu" line; fields missing on old kernels count as zero.
+Result<NodeCpuTimes> ParseProcStatCpu(std::string_view text, double ticks_per_second);
+
+// PF_KTHREAD from include/linux/sched.h.
+inline constexpr std::uint64_t kPfKthread = 0x00200000;
+
+}  // namespace wattson::usage
