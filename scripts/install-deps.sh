@@ -11,8 +11,10 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libeigen3-dev libsvm-dev libnanoflann-dev libxgboost-dev libssl-dev
   libcpp-httplib-dev  # estimator: INIT_URL and model-server fetches, /metrics endpoint
+  libyaml-cpp-dev     # agent: YAML --config files
   # tests, benchmarks, coverage
   libgtest-dev libgmock-dev libbenchmark-dev gcovr
+  prometheus chromium  # integration tests: a real Prometheus scrapes the agent; headless web page
 )
 
 missing=()

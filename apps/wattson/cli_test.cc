@@ -68,7 +68,7 @@ TEST_F(CliTest, TopLevelHelpListsOnlyExistingCommands) {
   EXPECT_THAT(r.out, AllOf(HasSubstr("predict"), HasSubstr("models"), HasSubstr("train"),
                            HasSubstr("evaluate"), HasSubstr("estimator"), HasSubstr("--log-level"),
                            HasSubstr("--version")));
-  for (const char* absent : {"agent", "model-server"}) {
+  for (const char* absent : {"model-server"}) {
     EXPECT_THAT(r.out, Not(HasSubstr(std::string("\n  ") + absent + " "))) << absent;
   }
   RunResult m = Run({"models", "--help"});

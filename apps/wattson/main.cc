@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "agent_command.h"
 #include "cli_util.h"
 #include "common/logging.h"
 #include "estimator_command.h"
@@ -88,6 +89,8 @@ int Main(int argc, char** argv) {
   CLI::App* evaluate = AddEvaluateCommand(app, &evaluate_opts);
   EstimatorCliOptions estimator_opts;
   CLI::App* estimator = AddEstimatorCommand(app, &estimator_opts);
+  AgentCliOptions agent_opts;
+  CLI::App* agent = AddAgentCommand(app, &agent_opts);
 
   try {
     app.parse(argc, argv);
@@ -116,6 +119,7 @@ int Main(int argc, char** argv) {
   if (train->parsed()) return RunTrain(train_opts, ctx, ShellJoin(argc, argv));
   if (evaluate->parsed()) return RunEvaluate(evaluate_opts, ctx, ShellJoin(argc, argv));
   if (estimator->parsed()) return RunEstimator(estimator_opts, ctx);
+  if (agent->parsed()) return RunAgent(agent_opts, ctx);
   std::fprintf(stderr, "wattson: usage error: no command given (see 'wattson --help')\n");
   return kExitUsageError;
 }
