@@ -12,6 +12,7 @@ PACKAGES=(
   libeigen3-dev libsvm-dev libnanoflann-dev libxgboost-dev libssl-dev
   libcpp-httplib-dev  # estimator: INIT_URL and model-server fetches, /metrics endpoint
   libyaml-cpp-dev     # agent: YAML --config files
+  libzip-dev          # models: Kepler model archives (zip)
   # tests, benchmarks, coverage
   libgtest-dev libgmock-dev libbenchmark-dev gcovr
   prometheus chromium  # integration tests: a real Prometheus scrapes the agent; headless web page
