@@ -147,8 +147,8 @@ TEST(KeplerWeightsTest, EveryWeightFileUnderTestdataLoads) {
     auto p = (*model)->Predict(zero);
     EXPECT_TRUE(p.ok()) << path << ": " << p.status().ToString();
   }
-  // specpower 74 + nx12 41 + linux-4.15 4 + Kepler v0.7.11 bundled 4.
-  EXPECT_EQ(kepler_files, 123u);
+  // specpower 74 + nx12 41 + linux-4.15 4 + ec2-0.7.11 samples 4 + Kepler v0.7.11 bundled 4.
+  EXPECT_EQ(kepler_files, 127u);
 }
 
 // Reference implementation of the documented formulas (reference spec §2.2 and §3.3), straight
