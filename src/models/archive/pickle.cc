@@ -143,7 +143,7 @@ Result<double> ElemToDouble(const uint8_t* p, char kind, size_t size, bool big) 
   switch (kind) {
     case 'f':
       if (size == 8) return std::bit_cast<double>(raw);
-      if (size == 4) return double{std::bit_cast<float>(static_cast<uint32_t>(raw))};
+      if (size == 4) return static_cast<double>(std::bit_cast<float>(static_cast<uint32_t>(raw)));
       break;
     case 'i': {
       if (size == 0 || size > 8) break;
