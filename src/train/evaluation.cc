@@ -37,6 +37,15 @@ Result<Protocol> ParseProtocol(std::string_view name) {
       fmt::format("unknown evaluation protocol '{}' (kepler, blocked, holdout)", name));
 }
 
+std::string IsoUtcNow() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 std::string MetadataProtocolName(Protocol p) {
   switch (p) {
     case Protocol::kKepler:
@@ -580,15 +589,6 @@ Result<std::vector<std::size_t>> FeatureColumns(const Dataset& data,
     cols.push_back(static_cast<std::size_t>(c));
   }
   return cols;
-}
-
-std::string IsoUtcNow() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace

@@ -26,6 +26,8 @@ Result<Protocol> ParseProtocol(std::string_view name);
 // The protocol as written in model metadata and reports: "kepler-random-split", "blocked-cv",
 // "holdout".
 std::string MetadataProtocolName(Protocol p);
+// The current UTC time as ISO 8601 ("2026-11-23T18:00:00Z"), for metadata and reports.
+std::string IsoUtcNow();
 
 struct Metrics {
   std::size_t n = 0;

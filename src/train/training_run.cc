@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <exception>
 #include <set>
 #include <thread>
@@ -20,15 +19,6 @@ namespace wattson {
 namespace {
 
 constexpr std::string_view kTrainableSources[] = {"rapl-sysfs", "acpi"};
-
-std::string IsoUtcNow() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 bool HasTarget(const Dataset& d, Component c) { return d.targets.count(c) != 0; }
 
