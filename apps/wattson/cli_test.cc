@@ -311,6 +311,61 @@ TEST_F(CliTest, ConvertRoundTripPredictsIdentically) {
   }
 }
 
+// Kepler model archives (issue 6): `predict` reproduces the reference predictions of every sample
+// archive to 1e-9 relative, and `models convert` turns each into a wattson model that predicts
+// identically.
+TEST_F(CliTest, KeplerArchivesPredictAndConvert) {
+  const std::string samples = kTestdata + "/kepler-model-db/ec2-0.7.11_samples/";
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator(samples + "expected")) {
+    const std::string name = e.path().filename().string();
+    if (name.find(".input.csv") == std::string::npos) continue;
+    const std::string stem = name.substr(0, name.size() - std::string(".input.csv").size());
+    const std::string fg = stem.substr(0, stem.find('_'));
+    const std::string model = stem.substr(stem.find('_') + 1);
+    const std::string archive = samples + "rapl-sysfs/AbsPower/" + fg + "/" + model + ".zip";
+    SCOPED_TRACE(archive);
+    RunResult p = Run({"predict", "-m", archive, "-i", e.path().string()});
+    ASSERT_EQ(p.exit_code, 0) << p.err;
+    auto got = ParseCsv(p.out, "predict output");
+    auto want = ParseCsv(ReadFile(samples + "expected/" + stem + ".expected.csv"), "expected");
+    ASSERT_TRUE(got.ok() && want.ok());
+    ASSERT_EQ(got->rows.size(), want->rows.size());
+    for (std::size_t c = 0; c < want->header.size(); ++c) {
+      const long gc = got->ColumnIndex(want->header[c]);
+      ASSERT_GE(gc, 0) << want->header[c];
+      for (std::size_t r = 0; r < want->rows.size(); ++r) {
+        const double g = *ParseFiniteDouble(got->rows[r][static_cast<std::size_t>(gc)]);
+        const double w = *ParseFiniteDouble(want->rows[r][c]);
+        EXPECT_LE(std::abs(g - w), 1e-9 * std::max(std::abs(g), std::abs(w)))
+            << want->header[c] << " row " << r + 1 << ": " << g << " vs " << w;
+      }
+    }
+    const fs::path out = dir_ / (stem + ".json");
+    RunResult c = Run({"models", "convert", "-i", archive, "-o", out.string()});
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    EXPECT_THAT(c.out, HasSubstr("predictions identical"));
+    RunResult q = Run({"predict", "-m", out.string(), "-i", e.path().string()});
+    ASSERT_EQ(q.exit_code, 0) << q.err;
+    EXPECT_EQ(p.out, q.out);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 11);
+}
+
+TEST_F(CliTest, BadKeplerArchiveExitsOneNamingTheMember) {
+  const fs::path dir = dir_ / "rapl-sysfs/AbsPower/BPFIRQ/LinearRegressionTrainer_0";
+  fs::create_directories(dir);
+  WriteFile(dir / "metadata.json", R"({"model_name": "LinearRegressionTrainer_0"})");
+  WriteFile(dir / "LinearRegressionTrainer_0.json",
+            R"({"package": {"model_file": "package.pkl", "features": ["a"], "fe_files": []}})");
+  WriteFile(dir / "package.pkl", "\x80\x05garbage");
+  RunResult r = Run({"models", "show", dir.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err,
+              AllOf(StartsWith("wattson: error: "), HasSubstr("member package.pkl: pickle")));
+}
+
 TEST_F(CliTest, ConvertUnreadableInputExitsOneAndWritesNothing) {
   const fs::path out = dir_ / "converted.json";
   RunResult r =

@@ -32,9 +32,12 @@ void AddShowCommand(CLI::App& models, ModelsCommands* cmds, ModelsShowOptions* o
 void AddConvertCommand(CLI::App& models, ModelsCommands* cmds, ModelsConvertOptions* o) {
   CLI::App* cmd = models.add_subcommand(
       "convert",
-      "Convert any loadable model (e.g. Kepler weight JSON) to the wattson model format, then "
-      "reload it and check its predictions are bit-identical to the source's");
-  cmd->add_option("--input,-i", o->input_path, "Source model file")->required();
+      "Convert any loadable model (Kepler weight JSON, a Kepler model archive, XGBoost JSON) to "
+      "the wattson model format, then reload it and check its predictions are bit-identical to "
+      "the source's");
+  cmd->add_option("--input,-i", o->input_path,
+                  "Source model: a file, or an unpacked Kepler model archive folder")
+      ->required();
   cmd->add_option("--output,-o", o->output_path, "Wattson model JSON to write (atomically)")
       ->required();
   AddModelLoadFlags(cmd, &o->load);

@@ -12,7 +12,8 @@ CLI::App* AddPredictCommand(CLI::App& app, PredictOptions* opts) {
       "predict",
       "Apply a model to rows of feature rates from a CSV file and print watts per component");
   cmd->add_option("--model,-m", opts->model_path,
-                  "Model file: wattson model JSON, Kepler weight JSON or XGBoost JSON")
+                  "Model: wattson model JSON, Kepler weight JSON, XGBoost JSON, or a Kepler model "
+                  "archive (.zip, or its files unpacked in a folder)")
       ->required();
   cmd->add_option("--input,-i", opts->input_path,
                   "CSV whose header names the feature columns (per-second rates); other columns, "

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "models/archive/kepler_archive.h"
 #include "models/linear.h"
 #include "models/wattson_format.h"
 #include "nlohmann/json.hpp"
@@ -364,9 +365,10 @@ TEST(ModelFetchTest, InitUrlWeightsZipAndRefresh) {
   ASSERT_EQ(ok["msg"], "") << ok.dump();
   EXPECT_NEAR(ok["powers"]["platform"][0].get<double>(), 240.548, 1e-3);
 
+  // A broken archive: the error names the URL and says why.
   auto zip = Reply(
       est, KeplerRequest(KeplerMetrics(), {{1, 0, 0, 0, 0, 0, 0, 0}}, "AbsPower", "intel_rapl"));
-  EXPECT_THAT(zip["msg"].get<std::string>(), HasSubstr("cannot read model archives yet"));
+  EXPECT_THAT(zip["msg"].get<std::string>(), HasSubstr("not a readable zip archive"));
   EXPECT_THAT(zip["msg"].get<std::string>(), HasSubstr("NODE_COMPONENTS_INIT_URL"));
 
   auto down =
@@ -398,6 +400,11 @@ TEST(ModelFetchTest, ModelServerWeightThenArchive) {
   std::vector<nlohmann::json> bodies;
   const std::string rapl_dyn =
       ReadLocalFile(BundledWeights("intel_rapl_DynPowerModel.json")).value();
+  // The archive reply: a real Kepler archive (GradientBoosting over the BPFIRQ group).
+  const std::string archive_path = testing::TestDataDir() +
+                                   "/kepler-model-db/ec2-0.7.11_samples/rapl-sysfs/AbsPower/BPFIRQ/"
+                                   "GradientBoostingRegressorTrainer_0.zip";
+  const std::string archive_bytes = ReadLocalFile(archive_path).value();
   TestHttpServer http;
   http.server().Post("/model", [&](const httplib::Request& req, httplib::Response& res) {
     auto body = nlohmann::json::parse(req.body);
@@ -414,7 +421,7 @@ TEST(ModelFetchTest, ModelServerWeightThenArchive) {
       res.status = 400;
       res.set_content("cannot find model for {...} at the moment", "text/html");
     } else {
-      res.set_content(std::string("PK\3\4zip"), "application/zip");
+      res.set_content(archive_bytes, "application/zip");
     }
   });
   ModelSourceConfig config;
@@ -428,7 +435,18 @@ TEST(ModelFetchTest, ModelServerWeightThenArchive) {
   EXPECT_NEAR(dyn["powers"]["package"][0].get<double>(), 22.258830113477515 * 1000 / kScale, 1e-9);
   auto abs = Reply(
       est, KeplerRequest(KeplerMetrics(), {{1000, 0, 0, 0, 0, 0, 0, 0}}, "AbsPower", "intel_rapl"));
-  EXPECT_THAT(abs["msg"].get<std::string>(), HasSubstr("cannot read model archives yet"));
+  ASSERT_EQ(abs["msg"], "") << abs.dump();
+  auto direct = archive::LoadKeplerArchive(archive_path);
+  ASSERT_TRUE(direct.ok()) << direct.status().message();
+  const std::vector<std::string> bpfirq = {"bpf_block_irq", "bpf_cpu_time_ms", "bpf_net_rx_irq",
+                                           "bpf_net_tx_irq", "bpf_page_cache_hit"};
+  auto x = FeatureMatrix::FromRows(bpfirq, {{0, 1000, 0, 0, 0}});
+  ASSERT_TRUE(x.ok());
+  auto want = direct->model->Predict(*x);
+  ASSERT_TRUE(want.ok());
+  EXPECT_EQ(abs["powers"]["package"][0].get<double>(),
+            want->Find(Component::kPackage)->watts[0].value());
+  EXPECT_EQ(abs["powers"]["dram"][0].get<double>(), want->Find(Component::kDram)->watts[0].value());
   std::lock_guard<std::mutex> lock(mu);
   ASSERT_EQ(bodies.size(), 3u);
   EXPECT_EQ(bodies[0]["source"], "rapl-sysfs");
@@ -438,7 +456,6 @@ TEST(ModelFetchTest, ModelServerWeightThenArchive) {
 }
 
 TEST(ModelFetchTest, BytesAndUrls) {
-  EXPECT_TRUE(LooksLikeZip(std::string("PK\3\4")));
   auto notmodel = ModelFromBytes("{\"a\": 1}", "x", {});
   ASSERT_FALSE(notmodel.ok());
   EXPECT_THAT(notmodel.status().message(), HasSubstr("not a model document"));

@@ -7,6 +7,7 @@
 #include "estimator/request.h"
 #include "fmt/format.h"
 #include "httplib.h"
+#include "models/archive/kepler_archive.h"
 #include "models/kepler_weights.h"
 #include "models/wattson_format.h"
 
@@ -124,18 +125,19 @@ Result<HttpReply> PostJson(const std::string& url, const std::string& body,
   return Send(url, std::move(req), options);
 }
 
-bool LooksLikeZip(std::string_view bytes) {
-  return StartsWith(bytes, std::string_view("PK\3\4", 4));
-}
-
 Result<std::unique_ptr<PipelineModel>> ModelFromBytes(std::string_view bytes, std::string_view what,
                                                       const ModelHints& hints) {
-  if (LooksLikeZip(bytes)) {
-    return Status::FailedPrecondition(fmt::format(
-        "{}: this is a .zip model archive (Kepler's pickled scikit-learn/XGBoost models); wattson "
-        "cannot read model archives yet: point it at a Kepler weight JSON (e.g. "
-        ".../SGDRegressorTrainer_0.json) or a wattson model JSON instead",
-        what));
+  const std::span<const std::uint8_t> raw(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                          bytes.size());
+  if (archive::LooksLikeZip(raw)) {
+    // A Kepler model archive (an INIT_URL to a .zip, or the model server's "weight": false
+    // reply): read natively; its layout path, when the URL has one, names the feature group.
+    archive::ArchiveOptions options;
+    options.id = std::string(what);
+    const std::string path = hints.path.empty() ? std::string(what) : PathOf(hints.path);
+    auto a = archive::KeplerArchiveFromZip(raw, path, options);
+    if (!a.ok()) return hints.path.empty() ? a.status() : a.status().WithContext(what);
+    return std::move(a->model);
   }
   JsonLimits limits;
   limits.max_bytes = bytes.size() + 1;
@@ -184,10 +186,12 @@ Result<std::unique_ptr<PipelineModel>> FetchFromModelServer(const std::string& e
 
   // No weight-trainer model: ask for the archive of whatever model is best.
   body["weight"] = false;
-  WATTSON_ASSIGN_OR_RETURN(HttpReply archive, PostJson(endpoint, body.dump(), options));
-  if (archive.status == 200) return ModelFromBytes(archive.body, what + " (archive reply)", hints);
+  WATTSON_ASSIGN_OR_RETURN(HttpReply archive_reply, PostJson(endpoint, body.dump(), options));
+  if (archive_reply.status == 200) {
+    return ModelFromBytes(archive_reply.body, what + " (archive reply)", hints);
+  }
   return Status::NotFound(fmt::format("{}: no model for this request (HTTP {}: {})", what,
-                                      archive.status, Snippet(archive.body)));
+                                      archive_reply.status, Snippet(archive_reply.body)));
 }
 
 }  // namespace wattson::estimator

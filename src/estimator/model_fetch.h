@@ -44,11 +44,8 @@ struct ModelHints {
   std::string energy_source;  // when neither the path nor the components say
 };
 
-// True if the bytes start like a zip archive ("PK\3\4").
-bool LooksLikeZip(std::string_view bytes);
-
-// Reads a wattson model JSON or Kepler weight JSON document. what names it in errors. A zip
-// archive → FailedPrecondition("... .zip model archives are not readable yet ...").
+// Reads a wattson model JSON, a Kepler weight JSON or a Kepler model archive (zip bytes; see
+// models/archive/kepler_archive.h). what names it in errors.
 Result<std::unique_ptr<PipelineModel>> ModelFromBytes(std::string_view bytes, std::string_view what,
                                                       const ModelHints& hints);
 

@@ -14,6 +14,7 @@
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "models/archive/kepler_archive.h"
 #include "models/feature_groups.h"
 #include "models/kepler_weights.h"
 #include "models/wattson_format.h"
@@ -76,37 +77,6 @@ ModelMetrics MetricsFromErrors(const ModelErrors& e) {
     put(comp + "_r2", ce.r2);
   }
   return m;
-}
-
-// Published errors of a Kepler model from its metadata-CSV metrics.
-ModelErrors ErrorsFromMetrics(const ModelMetrics& m, const std::vector<Component>& comps) {
-  ModelErrors e;
-  e.protocol = "kepler-published";
-  if (auto it = m.find("mae"); it != m.end()) e.mae = it->second;
-  double max_mape = kNoValue;
-  for (Component c : comps) {
-    const std::string name(ComponentName(c));
-    ComponentErrors ce;
-    bool have = false;
-    if (auto it = m.find(name + "_mae"); it != m.end()) {
-      ce.mae = it->second;
-      have = true;
-    }
-    if (auto it = m.find(name + "_mape"); it != m.end()) {
-      ce.mape = it->second;
-      have = true;
-      max_mape = std::isnan(max_mape) ? ce.mape : std::max(max_mape, ce.mape);
-    }
-    if (have) e.per_component[name] = ce;
-  }
-  // Kepler's "mape" column is the last component's value (a bug); the max over components is
-  // what ModelErrors promises.
-  if (!std::isnan(max_mape)) {
-    e.mape = max_mape;
-  } else if (auto it = m.find("mape"); it != m.end()) {
-    e.mape = it->second;
-  }
-  return e;
 }
 
 // Kepler names a model folder <Trainer>_<node type>, e.g. "GradientBoostingRegressorTrainer_0".
@@ -178,6 +148,17 @@ class Scanner {
   void LoadModels() {
     for (const auto& rel : files_) {
       std::string_view name = FileName(rel);
+      if (EndsWith(name, ".zip")) {
+        LoadArchive(rel, rel);
+        continue;
+      }
+      if (name == "metadata.json" && IsModelFolderName(FileName(ParentDir(rel))) &&
+          archive::IsKeplerArchivePath(FullPath(ParentDir(rel)))) {
+        // An unpacked archive; its id ends with '/' so that it never equals the id of a weight
+        // JSON <Trainer>_<n>.json beside it.
+        LoadArchive(ParentDir(rel), ParentDir(rel) + "/");
+        continue;
+      }
       if (!EndsWith(name, ".json") || StartsWith(name, "node_type_index")) continue;
       LoadModelFile(rel);
     }
@@ -382,7 +363,7 @@ class Scanner {
     if (!model_name.empty()) info.name = model_name;
     if (auto m = FindPublishedMetrics(rel, raw_source, model_name, opt, info.features)) {
       entry.metrics = std::move(*m);
-      info.errors = ErrorsFromMetrics(entry.metrics, info.components);
+      info.errors = KeplerPublishedErrors(entry.metrics, info.components);
     } else {
       entry.metrics = MetricsFromErrors(info.errors);
     }
@@ -394,6 +375,32 @@ class Scanner {
     }
     (*model)->SetInfo(std::move(info));
     entry.model = std::move(model).value();
+    entries_.push_back(std::move(entry));
+  }
+
+  // A Kepler model archive: a zip (rel is the file) or an unpacked folder (rel is the folder).
+  void LoadArchive(const std::string& rel, const std::string& id) {
+    archive::ArchiveOptions options;
+    options.id = id;
+    options.max_archive_bytes = options_.max_archive_bytes;
+    auto loaded = archive::LoadKeplerArchive(FullPath(rel), options);
+    if (!loaded.ok()) return AddProblem(rel, loaded.status());
+    CatalogueEntry entry;
+    entry.id = id;
+    entry.path = FullPath(rel);
+    entry.pipeline = PipelineOf(rel);
+    entry.format = "kepler-archive";
+    entry.metrics = std::move(loaded->published_metrics);
+    ModelInfo info = loaded->model->info();
+    if (const NodeTypeEntry* nt = FindNodeType(rel, info.node_type);
+        nt != nullptr && info.provenance.machine_spec.empty()) {
+      info.provenance.machine_spec = nt->spec;
+    }
+    if (!entry.pipeline.empty()) {
+      info.provenance.dataset = fmt::format("kepler-model-db {}", entry.pipeline);
+    }
+    loaded->model->SetInfo(std::move(info));
+    entry.model = std::move(loaded->model);
     entries_.push_back(std::move(entry));
   }
 

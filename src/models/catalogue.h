@@ -10,6 +10,9 @@
 //    where the CSV has them, node_type and output_type); the machine spec of the node type from
 //    the nearest ancestor's node_type_index*.json.
 //  - wattson model JSON ({"format": "wattson-model"}), with its own metadata.
+//  - Kepler model archives (models/archive/kepler_archive.h): <Trainer>_<nodeType>.zip, id = the
+//    path with ".zip", and unpacked archive folders <Trainer>_<nodeType>/ holding metadata.json,
+//    id = the folder path with a trailing '/'. Published errors come from their metadata.json.
 // Other JSON files (metadata.json, profiles, ...) are skipped. A file that fails to load is
 // recorded in problems() and the scan goes on.
 //
@@ -39,7 +42,7 @@ using ModelMetrics = std::map<std::string, double, std::less<>>;
 struct CatalogueEntry {
   std::string id;      // root-relative path without ".json"; unique; equals info().id
   std::string path;    // the file
-  std::string format;  // "kepler-weights" or "wattson"
+  std::string format;  // "kepler-weights", "kepler-archive" or "wattson"
   // The name of the nearest ancestor directory (the root included) that holds pipeline files
   // (metadata.json, node_type_index*.json, *_model_metadata*.csv), else the first directory
   // under the root, else "". E.g. "specpower-0.7.11_nodetypes0-9", "std_v0.6".
@@ -105,9 +108,10 @@ struct SelectionRequest {
 };
 
 struct ScanOptions {
-  std::size_t max_files = 200'000;         // files visited
-  std::size_t max_file_bytes = 64u << 20;  // per JSON or CSV file
-  int max_depth = 32;                      // directory levels below the root
+  std::size_t max_files = 200'000;             // files visited
+  std::size_t max_file_bytes = 64u << 20;      // per JSON or CSV file
+  std::size_t max_archive_bytes = 256u << 20;  // per model archive (zip)
+  int max_depth = 32;                          // directory levels below the root
 };
 
 class ModelCatalogue {

@@ -413,8 +413,23 @@ TEST(CatalogueTest, WholeTestdataModelDb) {
   auto cat = ModelCatalogue::Scan(kModelDb);
   ASSERT_TRUE(cat.ok());
   EXPECT_TRUE(cat->problems().empty());
-  // specpower 74 + nx12 41 + linux-4.15 4 + the weight JSON beside four ec2-0.7.11 archives.
-  EXPECT_EQ(cat->entries().size(), 74u + 41u + 4u + 4u);
+  // specpower 74 + nx12 41 + linux-4.15 4 + ec2-0.7.11: 11 archives and the weight JSON beside
+  // four of them.
+  EXPECT_EQ(cat->entries().size(), 74u + 41u + 4u + 11u + 4u);
+  // An archive: its own id (".zip" kept, so it differs from the weight JSON beside it), its
+  // metadata.json's published errors, the machine from the pipeline's node_type_index.json.
+  const CatalogueEntry* gbr = cat->Find(
+      "ec2-0.7.11_samples/rapl-sysfs/AbsPower/BPFIRQ/GradientBoostingRegressorTrainer_0.zip");
+  ASSERT_NE(gbr, nullptr);
+  EXPECT_EQ(gbr->format, "kepler-archive");
+  EXPECT_EQ(gbr->pipeline, "ec2-0.7.11_samples");
+  EXPECT_NEAR(gbr->metrics.at("mae"), 20.1, 0);
+  EXPECT_EQ(gbr->metrics.count("core_mape"), 0u);
+  EXPECT_NEAR(gbr->info().errors.mape, 17.5, 0);  // max over components, not Kepler's last one
+  EXPECT_EQ(gbr->info().feature_group, "BPFIRQ");
+  EXPECT_FALSE(gbr->info().provenance.machine_spec.empty());
+  EXPECT_NE(cat->Find("ec2-0.7.11_samples/rapl-sysfs/AbsPower/BPFIRQ/SGDRegressorTrainer_0"),
+            nullptr);
   // nx12 v0.6: source "rapl" is rapl-sysfs; errors from the v0.6 metadata CSV (no node_type
   // column).
   const CatalogueEntry* lin =

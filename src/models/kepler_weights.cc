@@ -600,4 +600,35 @@ Result<Json> KeplerWeightsToJson(const PipelineModel& model) {
   return out;
 }
 
+ModelErrors KeplerPublishedErrors(const std::map<std::string, double, std::less<>>& m,
+                                  const std::vector<Component>& comps) {
+  ModelErrors e;
+  e.protocol = "kepler-published";
+  if (auto it = m.find("mae"); it != m.end()) e.mae = it->second;
+  double max_mape = kNoValue;
+  for (Component c : comps) {
+    const std::string name(ComponentName(c));
+    ComponentErrors ce;
+    bool have = false;
+    if (auto it = m.find(name + "_mae"); it != m.end()) {
+      ce.mae = it->second;
+      have = true;
+    }
+    if (auto it = m.find(name + "_mape"); it != m.end()) {
+      ce.mape = it->second;
+      have = true;
+      max_mape = std::isnan(max_mape) ? ce.mape : std::max(max_mape, ce.mape);
+    }
+    if (have) e.per_component[name] = ce;
+  }
+  // Kepler's "mape" column is the last component's value (a bug); the max over components is
+  // what ModelErrors promises.
+  if (!std::isnan(max_mape)) {
+    e.mape = max_mape;
+  } else if (auto it = m.find("mape"); it != m.end()) {
+    e.mape = it->second;
+  }
+  return e;
+}
+
 }  // namespace wattson

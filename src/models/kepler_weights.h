@@ -4,9 +4,12 @@
 // (x - mean) / sqrt(variance) (v0.5). Converted to a PipelineModel with MaxAbs/standard transforms.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/json_util.h"
 #include "common/status.h"
@@ -44,5 +47,12 @@ void InferKeplerWeightOptionsFromPath(std::string_view path, KeplerWeightOptions
 // Writes a model back as Kepler weight JSON, if it is expressible there (per component: optional
 // maxabs scaling followed by a linear or curve-fit regressor). Used for Kepler's Go exporter.
 Result<Json> KeplerWeightsToJson(const PipelineModel& model);
+
+// The errors a Kepler model publishes (a metadata CSV row or an archive's metadata.json: mae,
+// mape, <component>_mae, <component>_mape), as ModelErrors with protocol "kepler-published". MAPE
+// is the max over the components (Kepler's own "mape" is the last component's, a bug); negative
+// MAPEs must already be left out of m.
+ModelErrors KeplerPublishedErrors(const std::map<std::string, double, std::less<>>& m,
+                                  const std::vector<Component>& comps);
 
 }  // namespace wattson

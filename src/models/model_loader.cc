@@ -3,6 +3,7 @@
 #include "common/file_util.h"
 #include "common/json_util.h"
 #include "fmt/format.h"
+#include "models/archive/kepler_archive.h"
 #include "models/kepler_weights.h"
 #include "models/tree_ensemble.h"
 #include "models/wattson_format.h"
@@ -52,6 +53,10 @@ Result<std::unique_ptr<PipelineModel>> FromXgboost(const Json& j, const std::str
 
 Result<std::unique_ptr<PipelineModel>> LoadModelFile(const std::string& path,
                                                      const LoadOptions& options) {
+  if (archive::IsKeplerArchivePath(path)) {
+    WATTSON_ASSIGN_OR_RETURN(archive::KeplerArchive a, archive::LoadKeplerArchive(path));
+    return std::move(a.model);
+  }
   WATTSON_ASSIGN_OR_RETURN(std::string text, ReadLocalFile(path, kMaxModelFileBytes));
   WATTSON_ASSIGN_OR_RETURN(Json j, ParseJson(text, path));
   if (IsWattsonModelJson(j)) return WattsonModelFromJson(j, path);
@@ -66,8 +71,8 @@ Result<std::unique_ptr<PipelineModel>> LoadModelFile(const std::string& path,
     return m;
   }
   return Status::InvalidArgument(fmt::format(
-      "{}: not a model file this wattson reads (wattson model JSON, Kepler weight JSON, or "
-      "XGBoost JSON)",
+      "{}: not a model file this wattson reads (wattson model JSON, Kepler weight JSON, "
+      "XGBoost JSON, or a Kepler model archive: zip or unpacked folder)",
       path));
 }
 

@@ -1,7 +1,9 @@
 // Loads a model file of any supported format, detected from its content:
 //  - wattson model JSON ({"format": "wattson-model"});
 //  - Kepler weight JSON ({"package": {"All_Weights": ...}} or {"platform": ...}), every version;
-//  - XGBoost JSON model files (a single component; see LoadOptions::component).
+//  - XGBoost JSON model files (a single component; see LoadOptions::component);
+//  - Kepler model archives: a zip starting with "PK", or the same files unpacked in a folder
+//    (models/archive/kepler_archive.h).
 #pragma once
 
 #include <memory>
