@@ -19,6 +19,7 @@ all_targets=(kepler_weights_fuzz wattson_model_fuzz csv_fuzz)
 [ -f fuzz/catalogue_fuzz.cc ] && all_targets+=(catalogue_fuzz)
 [ -f fuzz/estimator_request_fuzz.cc ] && all_targets+=(estimator_request_fuzz)
 [ -f fuzz/pickle_fuzz.cc ] && all_targets+=(pickle_fuzz)
+[ -f fuzz/kepler_archive_fuzz.cc ] && all_targets+=(kepler_archive_fuzz)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 if [ -n "${BUILD_DIR:-}" ]; then
