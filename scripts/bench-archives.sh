@@ -14,24 +14,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # shellcheck source=lib/release-build.sh
 . scripts/lib/release-build.sh
-release_build wattson_archive_bench
-
-bin=$build_dir/bench/wattson_archive_bench
-csv=$(mktemp "${TMPDIR:-/tmp}/wattson-archive-bench.XXXXXX.csv")
-trap 'rm -f "$csv"' EXIT
-
-"$bin" --benchmark_out="$csv" --benchmark_out_format=csv "$@"
+run_benchmark_csv wattson_archive_bench "$@"
 
 echo
 echo "| archive | zip KB | wattson KB | load zip ms | load wattson ms | predict zip rows/s | predict wattson rows/s |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-awk -F, '
-  function human(x) {
-    if (x >= 1e9) return sprintf("%.2f G", x / 1e9)
-    if (x >= 1e6) return sprintf("%.2f M", x / 1e6)
-    if (x >= 1e3) return sprintf("%.1f k", x / 1e3)
-    return sprintf("%.1f", x)
-  }
+awk -F, -f scripts/lib/human.awk -f /dev/stdin "$csv" <<'AWK'
   /^name,/ { for (i = 1; i <= NF; i++) { h = $i; gsub(/"/, "", h); col[h] = i }; header = 1; next }
   header {
     name = $1; gsub(/"/, "", name)
@@ -54,4 +42,4 @@ awk -F, '
              human(rate["wattson", k] + 0))
     }
   }
-' "$csv"
+AWK

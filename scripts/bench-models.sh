@@ -12,26 +12,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # shellcheck source=lib/release-build.sh
 . scripts/lib/release-build.sh
-release_build wattson_model_bench
-
-bin=$build_dir/bench/wattson_model_bench
-csv=$(mktemp "${TMPDIR:-/tmp}/wattson-bench.XXXXXX.csv")
-trap 'rm -f "$csv"' EXIT
-
-"$bin" --benchmark_out="$csv" --benchmark_out_format=csv "$@"
+run_benchmark_csv wattson_model_bench "$@"
 
 echo
 echo "| family | rows | rows/s | ns/row |"
 echo "| --- | ---: | ---: | ---: |"
 # CSV columns: name,iterations,real_time,cpu_time,time_unit,bytes_per_second,items_per_second,...
 # name is "predict/<family>/<rows>" (plus "_mean" etc. with repetitions).
-awk -F, '
-  function human(x) {
-    if (x >= 1e9) return sprintf("%.2f G", x / 1e9)
-    if (x >= 1e6) return sprintf("%.2f M", x / 1e6)
-    if (x >= 1e3) return sprintf("%.2f k", x / 1e3)
-    return sprintf("%.1f", x)
-  }
+awk -F, -f scripts/lib/human.awk -f /dev/stdin "$csv" <<'AWK'
   /^name,/ { header = 1; next }
   header && NF >= 7 {
     name = $1; gsub(/"/, "", name)
@@ -40,4 +28,4 @@ awk -F, '
     if ($7 == "" || $7 + 0 <= 0) { printf("| %s | %s | error | error |\n", part[2], part[3]); next }
     printf("| %s | %s | %s | %.1f |\n", part[2], part[3], human($7 + 0), 1e9 / ($7 + 0))
   }
-' "$csv"
+AWK

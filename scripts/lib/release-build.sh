@@ -13,3 +13,15 @@ release_build() {
   fi
   cmake --build "$build_dir" --target "$@" -j "$jobs"
 }
+
+# run_benchmark_csv TARGET [benchmark flags...]: builds TARGET (as above), runs
+# $build_dir/bench/TARGET with its Google Benchmark console table on stdout, and leaves the CSV
+# results in $csv (removed when the script exits).
+run_benchmark_csv() {
+  local target=$1
+  shift
+  release_build "$target"
+  csv=$(mktemp "${TMPDIR:-/tmp}/wattson-bench.XXXXXX.csv")
+  trap 'rm -f "$csv"' EXIT
+  "$build_dir/bench/$target" --benchmark_out="$csv" --benchmark_out_format=csv "$@"
+}
