@@ -476,6 +476,16 @@ TEST(KeplerArchiveTest, BadArchivesNameTheMemberAndTheReason) {
        "fitted on 5 features, but the pipeline gives it 2"},
       {{{map, ComponentMap("package.pkl", R"(["missing.pkl"])")}}, {}, "no member 'missing.pkl'"},
       {{{"package.pkl", "not a pickle"}}, {}, "member package.pkl: pickle: offset 0"},
+      {{{"package.pkl", std::string("\x80\x02"
+                                    "cposix\nsystem\n"
+                                    "(S'id'\ntR.")}},
+       {},
+       "member package.pkl: pickle: offset 2 opcode GLOBAL (0x63): global 'posix.system' is not "
+       "in the allow-list"},
+      {{{"package.pkl", std::string("\x80\x02"
+                                    "c__builtin__\neval\n.")}},
+       {},
+       "global '__builtin__.eval' is not in the allow-list"},
       {{{map, ComponentMap("package.json", "[]")}, {"package.json", R"({"learner": 1})"}},
        {},
        "package.json"},
