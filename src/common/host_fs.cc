@@ -3,11 +3,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "fmt/format.h"
 
@@ -46,10 +49,102 @@ Status ErrnoStatus(int err, const std::string& what) {
   return Status::IoError(std::move(msg));
 }
 
+// Rereads by path through ReadFile (HostFs's default handle).
+class PathHandle final : public HostFileHandle {
+ public:
+  PathHandle(const HostFs& fs, std::string path) : fs_(fs), path_(std::move(path)) {}
+  Status Reread(std::string* out, std::size_t max_bytes) override {
+    WATTSON_ASSIGN_OR_RETURN(*out, fs_.ReadFile(path_, max_bytes));
+    return Status::Ok();
+  }
+
+ private:
+  const HostFs& fs_;
+  std::string path_;
+};
+
+constexpr long kProcSuperMagic = 0x9fa0;  // PROC_SUPER_MAGIC from linux/magic.h
+
+// An open fd, reread with pread from offset 0. Outside procfs (test trees on disk), a file that
+// was removed or replaced by rename since it was opened reads as gone, as a /proc file of an
+// exited process does (ESRCH); procfs needs no such check.
+class FdHandle final : public HostFileHandle {
+ public:
+  FdHandle(int fd, std::string real) : fd_(fd), real_(std::move(real)) {
+    struct statfs sfs {};
+    check_unlinked_ = ::fstatfs(fd_, &sfs) != 0 || static_cast<long>(sfs.f_type) != kProcSuperMagic;
+  }
+  ~FdHandle() override { ::close(fd_); }
+  FdHandle(const FdHandle&) = delete;
+  FdHandle& operator=(const FdHandle&) = delete;
+
+  Status Reread(std::string* out, std::size_t max_bytes) override {
+    // One pread into the string's own storage; a short read is the end of the file (procfs and
+    // regular files return everything there is up to the size asked for), so a small file costs
+    // one system call. A full buffer grows and reads on.
+    constexpr std::size_t kFirstRead = 4096;
+    out->resize(std::max(out->capacity(), kFirstRead));
+    std::size_t have = 0;
+    for (;;) {
+      const std::size_t want = out->size() - have;
+      const ssize_t n = ::pread(fd_, out->data() + have, want, static_cast<off_t>(have));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        out->clear();
+        return ErrnoStatus(err, "read " + real_);
+      }
+      have += static_cast<std::size_t>(n);
+      if (have > max_bytes) {
+        out->clear();
+        return Status::OutOfRange(fmt::format("{} is larger than {} bytes", real_, max_bytes));
+      }
+      if (static_cast<std::size_t>(n) < want) break;
+      out->resize(out->size() * 2);
+    }
+    out->resize(have);
+    if (check_unlinked_) {
+      struct stat st {};
+      if (::fstat(fd_, &st) != 0) {
+        const int err = errno;
+        out->clear();
+        return ErrnoStatus(err, "fstat " + real_);
+      }
+      if (st.st_nlink == 0) {
+        out->clear();
+        return Status::NotFound(fmt::format("{}: removed or replaced since it was opened", real_));
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  int fd_;
+  std::string real_;
+  bool check_unlinked_ = true;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<HostFileHandle>> HostFs::DoOpenForReread(std::string_view path) const {
+  WATTSON_ASSIGN_OR_RETURN(std::string norm, NormaliseHostPath(path));
+  if (!Exists(norm)) return Status::NotFound(fmt::format("{}: no such file", Describe(norm)));
+  return std::unique_ptr<HostFileHandle>(std::make_unique<PathHandle>(*this, std::move(norm)));
+}
 
 RootedHostFs::RootedHostFs(std::string root) : root_(std::move(root)) {
   while (!root_.empty() && root_.back() == '/') root_.pop_back();
+}
+
+int RootedHostFs::OpenNoAtime(const std::string& real) const {
+  // Reading the host must not dirty its inodes (on disk, an atime update is a journal write).
+  // O_NOATIME needs the file's owner or CAP_FOWNER: after one EPERM, plain opens only.
+  if (noatime_.load(std::memory_order_relaxed)) {
+    const int fd = ::open(real.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
+    if (fd >= 0 || errno != EPERM) return fd;
+    noatime_.store(false, std::memory_order_relaxed);
+  }
+  return ::open(real.c_str(), O_RDONLY | O_CLOEXEC);
 }
 
 std::string RootedHostFs::Describe(std::string_view path) const {
@@ -59,7 +154,7 @@ std::string RootedHostFs::Describe(std::string_view path) const {
 Result<std::string> RootedHostFs::DoReadFile(std::string_view path, std::size_t max_bytes) const {
   WATTSON_ASSIGN_OR_RETURN(std::string norm, NormaliseHostPath(path));
   const std::string real = root_ + norm;
-  int fd = ::open(real.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = OpenNoAtime(real);
   if (fd < 0) return ErrnoStatus(errno, "open " + real);
   std::string out;
   char buf[8192];
@@ -80,6 +175,14 @@ Result<std::string> RootedHostFs::DoReadFile(std::string_view path, std::size_t 
   }
   ::close(fd);
   return out;
+}
+
+Result<std::unique_ptr<HostFileHandle>> RootedHostFs::DoOpenForReread(std::string_view path) const {
+  WATTSON_ASSIGN_OR_RETURN(std::string norm, NormaliseHostPath(path));
+  std::string real = root_ + norm;
+  const int fd = OpenNoAtime(real);
+  if (fd < 0) return ErrnoStatus(errno, "open " + real);
+  return std::unique_ptr<HostFileHandle>(std::make_unique<FdHandle>(fd, std::move(real)));
 }
 
 Result<std::vector<std::string>> RootedHostFs::ListDir(std::string_view path) const {
@@ -105,9 +208,57 @@ bool RootedHostFs::Exists(std::string_view path) const {
   return ::stat((root_ + *norm).c_str(), &st) == 0;
 }
 
+// Rereads one file instance of a FakeHostFs: gone once the path was removed, even if recreated.
+class FakeHostFs::Handle final : public HostFileHandle {
+ public:
+  Handle(const FakeHostFs& fs, std::string path, std::uint64_t id)
+      : fs_(fs), path_(std::move(path)), id_(id) {}
+  ~Handle() override {
+    std::lock_guard lock(fs_.mu_);
+    --fs_.open_handles_;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+
+  Status Reread(std::string* out, std::size_t max_bytes) override {
+    std::lock_guard lock(fs_.mu_);
+    auto it = fs_.files_.find(path_);
+    if (it == fs_.files_.end() || it->second.id != id_) {
+      return Status::NotFound(fmt::format("{}: no such process", fs_.Describe(path_)));
+    }
+    if (it->second.content.size() > max_bytes) {
+      return Status::OutOfRange(
+          fmt::format("{} is larger than {} bytes", fs_.Describe(path_), max_bytes));
+    }
+    out->assign(it->second.content);
+    return Status::Ok();
+  }
+
+ private:
+  const FakeHostFs& fs_;
+  std::string path_;
+  std::uint64_t id_;
+};
+
 void FakeHostFs::SetFile(std::string path, std::string content) {
   std::lock_guard lock(mu_);
-  files_[std::move(path)] = std::move(content);
+  auto [it, created] = files_.try_emplace(std::move(path));
+  it->second.content = std::move(content);
+  if (created) it->second.id = next_id_++;
+}
+
+std::size_t FakeHostFs::open_handles() const {
+  std::lock_guard lock(mu_);
+  return open_handles_;
+}
+
+Result<std::unique_ptr<HostFileHandle>> FakeHostFs::DoOpenForReread(std::string_view path) const {
+  WATTSON_ASSIGN_OR_RETURN(std::string norm, NormaliseHostPath(path));
+  std::lock_guard lock(mu_);
+  auto it = files_.find(norm);
+  if (it == files_.end()) return Status::NotFound(fmt::format("{}: no such file", Describe(norm)));
+  ++open_handles_;
+  return std::unique_ptr<HostFileHandle>(std::make_unique<Handle>(*this, norm, it->second.id));
 }
 
 void FakeHostFs::RemoveFile(const std::string& path) {
@@ -124,10 +275,10 @@ Result<std::string> FakeHostFs::DoReadFile(std::string_view path, std::size_t ma
   std::lock_guard lock(mu_);
   auto it = files_.find(norm);
   if (it == files_.end()) return Status::NotFound(fmt::format("{}: no such file", Describe(norm)));
-  if (it->second.size() > max_bytes) {
+  if (it->second.content.size() > max_bytes) {
     return Status::OutOfRange(fmt::format("{} is larger than {} bytes", Describe(norm), max_bytes));
   }
-  return it->second;
+  return it->second.content;
 }
 
 Result<std::vector<std::string>> FakeHostFs::ListDir(std::string_view path) const {
@@ -170,14 +321,44 @@ void FaultInjectingHostFs::FailNthRead(int n, Status status) {
   nth_status_ = std::move(status);
 }
 
+std::optional<Status> FaultInjectingHostFs::FaultFor(std::string_view path) const {
+  std::lock_guard lock(mu_);
+  if (auto it = failing_paths_.find(path); it != failing_paths_.end()) return it->second;
+  if (reads_until_fault_ > 0 && --reads_until_fault_ == 0) return nth_status_;
+  return std::nullopt;
+}
+
 Result<std::string> FaultInjectingHostFs::DoReadFile(std::string_view path,
                                                      std::size_t max_bytes) const {
+  if (auto fault = FaultFor(path)) return *std::move(fault);
+  return base_.ReadFile(path, max_bytes);
+}
+
+// A base handle whose rereads first ask the injector for a fault on its path.
+class FaultInjectingHostFs::Handle final : public HostFileHandle {
+ public:
+  Handle(const FaultInjectingHostFs& fs, std::string path, std::unique_ptr<HostFileHandle> base)
+      : fs_(fs), path_(std::move(path)), base_(std::move(base)) {}
+  Status Reread(std::string* out, std::size_t max_bytes) override {
+    if (auto fault = fs_.FaultFor(path_)) return *std::move(fault);
+    return base_->Reread(out, max_bytes);
+  }
+
+ private:
+  const FaultInjectingHostFs& fs_;
+  std::string path_;
+  std::unique_ptr<HostFileHandle> base_;
+};
+
+Result<std::unique_ptr<HostFileHandle>> FaultInjectingHostFs::DoOpenForReread(
+    std::string_view path) const {
   {
     std::lock_guard lock(mu_);
     if (auto it = failing_paths_.find(path); it != failing_paths_.end()) return it->second;
-    if (reads_until_fault_ > 0 && --reads_until_fault_ == 0) return nth_status_;
   }
-  return base_.ReadFile(path, max_bytes);
+  WATTSON_ASSIGN_OR_RETURN(std::unique_ptr<HostFileHandle> base, base_.OpenForReread(path));
+  return std::unique_ptr<HostFileHandle>(
+      std::make_unique<Handle>(*this, std::string(path), std::move(base)));
 }
 
 Result<std::vector<std::string>> FaultInjectingHostFs::ListDir(std::string_view path) const {
