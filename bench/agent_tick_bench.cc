@@ -1,10 +1,15 @@
 // The agent's tick on a fake host of 100, 1 000 and 10 000 processes: CPU time per tick and the
 // process's resident memory. The host is a tree of real files in a temporary folder read through
-// RootedHostFs (the production path: open/read/close per file), with a two-socket RAPL powercap
+// RootedHostFs (the production path: real files, /proc/<pid>/stat kept open and reread with
+// pread; on disk, unlike procfs, each reread also checks with fstat that the file was not
+// replaced), with a two-socket RAPL powercap
 // tree, processes spread over 200 containers in 100 pods (cgroup v2, containerd), a third of them
 // running in each tick, 1 % replaced by new processes per tick. The embedded default model
 // estimates platform power. Time spent rewriting the tree between ticks is excluded.
 // scripts/bench-agent.sh runs one size per process (clean RSS) and prints a Markdown table.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -14,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/agent.h"
 #include "agent/config.h"
 #include "agent/setup.h"
 #include "benchmark/benchmark.h"
@@ -63,6 +69,7 @@ class DiskHost {
     Node();
   }
   ~DiskHost() {
+    Bury();
     std::error_code ec;
     fs::remove_all(root_, ec);
   }
@@ -71,10 +78,17 @@ class DiskHost {
 
   // One period: a third of the processes run, 1 % are replaced, the meters advance.
   void Step(double seconds) {
+    Bury();
     uptime_ += seconds;
     const std::size_t replace = std::max<std::size_t>(1, live_.size() / 100);
     for (std::size_t i = 0; i < replace; ++i) {
       const std::size_t k = rng_() % live_.size();
+      // The agent keeps /proc/<pid>/stat open; on disk the inode of a removed file is freed at
+      // its last close, which would charge ext4's inode deletion (which procfs does not have) to
+      // the agent's tick. The harness holds the file open until the next Step instead.
+      const int fd =
+          ::open((root_ / fmt::format("proc/{}/stat", live_[k].pid)).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) graveyard_.push_back(fd);
       fs::remove_all(root_ / fmt::format("proc/{}", live_[k].pid));
       live_[k] = live_.back();
       live_.pop_back();
@@ -104,6 +118,11 @@ class DiskHost {
   }
 
  private:
+  void Bury() {
+    for (int fd : graveyard_) ::close(fd);
+    graveyard_.clear();
+  }
+
   struct Proc {
     int pid;
     std::uint64_t start;
@@ -145,6 +164,7 @@ class DiskHost {
   int cpus_;
   std::mt19937 rng_;
   std::vector<Proc> live_;
+  std::vector<int> graveyard_;  // removed stat files, held open until the next Step
   int next_pid_ = 1000;
   double uptime_ = 10000.0;
   std::uint64_t user_ = 100000, idle_ = 4000000, pkg_uj_ = 1000000, dram_uj_ = 1000000;
@@ -188,9 +208,32 @@ void BM_AgentTick(benchmark::State& state) {
   state.counters["peak_rss_mb"] = StatusMb("VmHWM:");
 }
 
-// Only the /proc scan of the same host (ScanProcesses with the previous scan kept, as the agent
-// does): the share of a tick spent reading the host.
+// Only the /proc scan of the same host, as the agent does it (ProcScanner with the agent's
+// options): the share of a tick spent reading the host.
 void BM_ScanOnly(benchmark::State& state) {
+  const int processes = static_cast<int>(state.range(0));
+  DiskHost host(processes, 32);
+  wattson::RootedHostFs hostfs(host.root().string());
+  wattson::FakeClock clock;
+  wattson::usage::ProcScanner scanner(hostfs, clock, wattson::agent::DefaultAgentScanOptions());
+  auto first = scanner.Scan();
+  benchmark::DoNotOptimize(first);
+  for (auto _ : state) {
+    state.PauseTiming();
+    host.Step(3.0);
+    state.ResumeTiming();
+    auto scan = scanner.Scan();
+    benchmark::DoNotOptimize(scan);
+    state.PauseTiming();
+    scan = wattson::Status::Internal("freed outside the timing");
+    state.ResumeTiming();
+  }
+  state.counters["open_files"] = static_cast<double>(scanner.open_files());
+}
+
+// The stateless ScanProcesses (open, read, close every file; schedstat read; the cgroup path kept
+// from the previous scan for up to 10 scans), for comparison.
+void BM_ScanStateless(benchmark::State& state) {
   const int processes = static_cast<int>(state.range(0));
   DiskHost host(processes, 32);
   wattson::RootedHostFs hostfs(host.root().string());
@@ -210,7 +253,55 @@ void BM_ScanOnly(benchmark::State& state) {
   }
 }
 
+// The same scan of this machine's real /proc, with `processes` sleeping children added: what
+// procfs itself costs (its stat files are generated on each read; no inodes, no fstat check).
+// Second argument 1: the stateless ScanProcesses (open, read, close; schedstat) instead.
+void BM_ScanRealProc(benchmark::State& state) {
+  const bool stateless = state.range(1) != 0;
+  std::vector<pid_t> children;
+  for (int i = 0; i < state.range(0); ++i) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      for (;;) ::pause();
+    }
+    if (pid < 0) break;
+    children.push_back(pid);
+  }
+  {
+    wattson::RootedHostFs hostfs("/");
+    wattson::RealClock clock;
+    wattson::usage::ProcScanner scanner(hostfs, clock, wattson::agent::DefaultAgentScanOptions());
+    auto first = scanner.Scan();
+    std::size_t seen = first.ok() ? first->processes.size() : 0;
+    wattson::usage::ScanOptions opts;
+    auto previous = wattson::usage::ScanProcesses(hostfs, clock, opts);
+    for (auto _ : state) {
+      if (stateless) {
+        opts.previous = previous.ok() ? &*previous : nullptr;
+        auto scan = wattson::usage::ScanProcesses(hostfs, clock, opts);
+        benchmark::DoNotOptimize(scan);
+        state.PauseTiming();
+        previous = std::move(scan);
+        state.ResumeTiming();
+      } else {
+        auto scan = scanner.Scan();
+        benchmark::DoNotOptimize(scan);
+      }
+    }
+    state.counters["processes"] = static_cast<double>(seen);
+    state.counters["open_files"] = static_cast<double>(scanner.open_files());
+  }
+  for (pid_t pid : children) ::kill(pid, SIGKILL);
+  for (pid_t pid : children) ::waitpid(pid, nullptr, 0);
+}
+
+BENCHMARK(BM_ScanRealProc)
+    ->Args({100, 0})
+    ->Args({1000, 0})
+    ->Args({1000, 1})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScanOnly)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScanStateless)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AgentTick)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -42,7 +42,8 @@ Agent::Agent(AgentOptions options, AgentDeps deps)
       deps_(std::move(deps)),
       attributor_(options_.attribution),
       ledger_(options_.ledger),
-      tracker_(options_.tracker) {
+      tracker_(options_.tracker),
+      scanner_(*deps_.fs, *deps_.clock, options_.scan) {
   if (!deps_.logger) deps_.logger = MakeNullLogger();
   for (auto& m : deps_.meters) meters_.push_back(Meter{std::move(m), {}, {}});
   deps_.meters.clear();
@@ -280,9 +281,7 @@ TickReport Agent::Tick() {
   TickReport report;
   const Clock::MonoTime started = deps_.clock->Now();
   ++ticks_;
-  usage::ScanOptions scan_options = options_.scan;
-  scan_options.previous = previous_scan_ ? &*previous_scan_ : nullptr;
-  auto scan = usage::ScanProcesses(*deps_.fs, *deps_.clock, scan_options);
+  auto scan = scanner_.Scan();
   if (!scan.ok()) {
     Error("procfs", scan.status().message(), &report);
     unhealthy_ = "cannot scan /proc: " + scan.status().message();
@@ -294,8 +293,7 @@ TickReport Agent::Tick() {
     Error("procfs", fmt::format("{} unreadable process file(s){}", scan->read_errors, first),
           &report, static_cast<std::uint64_t>(scan->read_errors));
   }
-  const std::optional<usage::NodeCpuTimes> prev_node =
-      previous_scan_ ? previous_scan_->node : std::nullopt;
+  const std::optional<usage::NodeCpuTimes> prev_node = previous_node_;
   usage::UsageTick usage = tracker_.Update(*scan);
   for (const auto& e : usage.ended) identities_.erase(e.key);
   report.processes = usage.processes.size();
@@ -308,7 +306,7 @@ TickReport Agent::Tick() {
   ReadMeters(baseline, &zones, &report);
   have_baseline_ = true;
   const std::optional<usage::NodeCpuTimes> cur_node = scan->node;
-  previous_scan_ = std::move(scan).value();
+  previous_node_ = cur_node;
 
   if (deps_.pods) {
     Status s = deps_.pods->MaybeRefresh();

@@ -34,12 +34,21 @@
 
 namespace wattson::agent {
 
+// The agent's scan settings: no schedstat (stat's utime + stime over a period of seconds suffice),
+// a known process's cgroup re-read once every 20 scans (and on exec), /proc/<pid>/stat kept open.
+inline usage::ScanOptions DefaultAgentScanOptions() {
+  usage::ScanOptions o;
+  o.read_schedstat = false;
+  o.cgroup_recheck_scans = 20;
+  return o;
+}
+
 struct AgentOptions {
   Seconds period{3.0};
   long long max_ticks = 0;  // Run(): stop after this many ticks; 0 = until Stop()
   std::string instance;     // node name
   std::string cpu_architecture = "unknown";
-  usage::ScanOptions scan;  // `previous` is managed by the agent
+  usage::ScanOptions scan = DefaultAgentScanOptions();  // `previous` is not used (ProcScanner)
   usage::UsageTrackerOptions tracker;
   attribution::AttributorOptions attribution;
   attribution::LedgerOptions ledger;
@@ -131,7 +140,8 @@ class Agent {
   attribution::Attributor attributor_;
   attribution::EnergyLedger ledger_;
   usage::UsageTracker tracker_;
-  std::optional<usage::ProcScan> previous_scan_;
+  usage::ProcScanner scanner_;
+  std::optional<usage::NodeCpuTimes> previous_node_;
   std::unordered_map<usage::ProcessKey, Identity, ProcessKeyHash, ProcessKeyEq> identities_;
   std::map<std::string, std::uint64_t> source_errors_;
   std::map<std::string, long long> last_logged_;  // source → tick of its last log line

@@ -506,6 +506,43 @@ TEST(AgentTest, RunStopsAfterMaxTicksAndOnStop) {
   EXPECT_EQ(again->agent->ticks(), 0u);
 }
 
+TEST(AgentTest, KeepsProcStatFilesOpenUpToTheConfiguredNumber) {
+  for (long long cap : {4096LL, 3LL, 0LL}) {
+    SCOPED_TRACE(cap);
+    AgentHarness a;
+    a.host.LoadTree(kHosts + "/procfs-cgroupv2");
+    AgentConfig c = Config({});
+    c.proc_open_files = cap;
+    a.Build(c);
+    const std::size_t before = a.host.fs.open_handles();  // meters, models: none kept
+    a.Tick(1.0);
+    RunContainers(a.host);
+    TickReport r = a.Tick(1.0);
+    ASSERT_TRUE(r.attributed);
+    const std::size_t procs = r.processes;
+    EXPECT_EQ(procs, 13u);
+    // Every process's stat (up to the cap), plus /proc/stat and /proc/uptime.
+    const std::size_t kept = std::min<std::size_t>(procs, static_cast<std::size_t>(cap));
+    EXPECT_EQ(a.host.fs.open_handles(), before + kept + 2);
+    // An exited process's file is closed; a new one's opened.
+    a.host.RemoveProcess(1520);
+    a.host.AddProcess(5000, "fresh", kCgroupContainerd, 0);
+    a.host.RunProcess(5000, 300);
+    r = a.Tick(1.0);
+    ASSERT_TRUE(r.attributed);
+    EXPECT_EQ(r.processes, procs);
+    EXPECT_EQ(a.host.fs.open_handles(), before + kept + 2);
+    bool fresh = false;
+    for (std::size_t w = 0; w < r.result.workloads.size(); ++w) {
+      if (r.result.workloads[w].pid != 5000) continue;
+      for (std::size_t z = 0; z < r.result.zones.size(); ++z) {
+        fresh |= r.result.DynamicOf(w, z).value() > 0;
+      }
+    }
+    EXPECT_TRUE(fresh);
+  }
+}
+
 TEST(AgentTest, CpuArchitecture) {
   FakeHostFs fs;
   EXPECT_EQ(DetectCpuArchitecture(fs, ""), "unknown");

@@ -113,6 +113,10 @@ Status ApplyKey(std::string_view key, std::string_view raw, AgentConfig* c) {
     WATTSON_ASSIGN_OR_RETURN(c->error_log_every, ParseInteger(value, 1, 1LL << 40));
     return Status::Ok();
   }
+  if (key == "proc_open_files") {
+    WATTSON_ASSIGN_OR_RETURN(c->proc_open_files, ParseInteger(value, 0, 1LL << 22));
+    return Status::Ok();
+  }
   if (key == "port_file") return str(&c->port_file);
   if (key == "node_name") return str(&c->node_name);
   if (key == "model") return str(&c->model);
@@ -309,6 +313,8 @@ const std::vector<ConfigKeyDef>& AgentConfigKeys() {
       {"model_config", "--model-config", "MODEL_CONFIG", "Kepler MODEL_CONFIG entries"},
       {"idle_apportioning", "--idle-apportioning", "", "idle split to workloads"},
       {"error_log_every", "--error-log-every", "", "log a failing source once per N ticks"},
+      {"proc_open_files", "--proc-open-files", "",
+       "most /proc/<pid>/stat files kept open between ticks"},
       {"estimate_platform", "--estimate-platform", "",
        "estimate platform power when no meter has it"},
   };

@@ -60,7 +60,10 @@ struct AgentConfig {
   // busy workload shows power even when the node's dynamic power is ~0.
   attribution::IdleApportioning idle_apportioning = attribution::IdleApportioning::kCpuTimeShare;
   long long error_log_every = 100;  // a failing source is logged at most once per this many ticks
-  bool estimate_platform = true;    // estimate platform power by a model when no meter has it
+  // Most /proc/<pid>/stat files kept open between ticks (bounded by RLIMIT_NOFILE, whose soft
+  // limit the agent raises to the hard one); 0 = open, read and close every file every tick.
+  long long proc_open_files = 4096;
+  bool estimate_platform = true;  // estimate platform power by a model when no meter has it
   // From MODEL_CONFIG.
   TargetModelConfig components;  // NODE_COMPONENTS_*
   TargetModelConfig platform;    // NODE_TOTAL_*

@@ -144,6 +144,22 @@ TEST_F(ConfigTest, JsonFileWithListsAndNumbers) {
   EXPECT_EQ(c->idle_apportioning, attribution::IdleApportioning::kNone);
 }
 
+TEST_F(ConfigTest, ProcOpenFiles) {
+  auto c = LoadAgentConfig(Sources());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->proc_open_files, 4096);
+  ConfigSources s = Sources();
+  s.config_file = Write("open.yaml", "proc_open_files: 0\n");
+  c = LoadAgentConfig(s);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->proc_open_files, 0);
+  s.config_file = "";
+  s.flags["proc_open_files"] = "-1";
+  c = LoadAgentConfig(s);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("proc_open_files"));
+}
+
 TEST_F(ConfigTest, MetersNone) {
   ConfigSources s = Sources();
   s.flags["meters"] = "none";

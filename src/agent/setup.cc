@@ -221,6 +221,17 @@ Result<BuiltAgent> BuildAgent(const AgentConfig& config, const HostFs& fs, const
   ao.cpu_architecture = DetectCpuArchitecture(fs, config.cpu_arch);
   ao.attribution.idle_apportioning = config.idle_apportioning;
   ao.error_log_every = config.error_log_every;
+  ao.scan.max_open_files = static_cast<std::size_t>(std::max(0LL, config.proc_open_files));
+  if (ao.scan.max_open_files > 0) {
+    // Kept-open /proc files count against RLIMIT_NOFILE: use what the hard limit allows.
+    auto limit = usage::RaiseOpenFileLimit();
+    if (!limit.ok()) {
+      logger->warn("open file limit: {}", limit.status().message());
+    } else if (const std::size_t budget = usage::OpenFileBudget(ao.scan.max_open_files);
+               budget < ao.scan.max_open_files) {
+      logger->info("open file limit {}: at most {} /proc files kept open", *limit, budget);
+    }
+  }
   ao.estimate_platform = config.estimate_platform;
   if (auto sc = fs.ReadFile("/proc/stat", 1u << 20); sc.ok()) {
     if (auto node = usage::ParseProcStatCpu(*sc, ao.scan.ticks_per_second); node.ok()) {

@@ -38,7 +38,9 @@ struct BuiltAgent {
 };
 
 // Probes, loads and creates the agent. fs, clock and state must outlive it. use_perf: try to open
-// the node's hardware counters (only meaningful when fs reads the real host).
+// the node's hardware counters (only meaningful when fs reads the real host). Unless
+// config.proc_open_files is 0, raises the process's soft RLIMIT_NOFILE to its hard limit (the
+// agent keeps /proc/<pid>/stat files open; docs/agent.md, Performance).
 Result<BuiltAgent> BuildAgent(const AgentConfig& config, const HostFs& fs, const Clock& clock,
                               std::shared_ptr<Logger> logger, exporter::ExportState& state,
                               bool use_perf);

@@ -1,8 +1,13 @@
 #include "sources/usage/procfs.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <iterator>
+#include <memory>
 #include <utility>
 
 #include "fmt/format.h"
@@ -64,6 +69,89 @@ const ProcessSample* FindPrevious(const ScanOptions& options, int pid, std::uint
   return &*it;
 }
 
+// The pids listed in /proc, sorted.
+std::vector<int> PidsOf(const std::vector<std::string>& names) {
+  std::vector<int> pids;
+  pids.reserve(names.size());
+  for (const auto& name : names) {
+    int pid = 0;
+    if (IsPidName(name) && ParseNumber(name, pid) && pid > 0) pids.push_back(pid);
+  }
+  std::sort(pids.begin(), pids.end());
+  return pids;
+}
+
+void ParseNode(const Result<std::string>& stat, ProcScan& scan, double ticks_per_second) {
+  if (!stat.ok()) {
+    NoteError(scan, stat.status().ToString());
+    return;
+  }
+  auto node = ParseProcStatCpu(*stat, ticks_per_second);
+  if (node.ok()) {
+    scan.node = *node;
+  } else {
+    NoteError(scan, node.status().ToString());
+  }
+}
+
+void ParseUptime(const Result<std::string>& up, ProcScan& scan) {
+  if (!up.ok()) return;
+  const auto f = Fields(*up);
+  double s = 0;
+  if (!f.empty() && ParseNumber(f[0], s) && std::isfinite(s) && s >= 0) scan.uptime = Seconds(s);
+}
+
+// A sample from a parsed stat (everything but schedstat and the cgroup).
+ProcessSample SampleOf(int pid, ProcStat& st, const ScanOptions& options) {
+  ProcessSample p;
+  p.pid = pid;
+  p.ppid = st.ppid;
+  p.comm = std::move(st.comm);
+  p.stat_cpu_time = Ticks(st.utime_ticks + st.stime_ticks, options.ticks_per_second);
+  p.num_threads = st.num_threads;
+  p.start_time_ticks = st.start_time_ticks;
+  p.kernel_thread = (st.flags & kPfKthread) != 0;
+  p.cpu_time = p.stat_cpu_time;
+  return p;
+}
+
+// Reads schedstat if asked to; missing (no CONFIG_SCHED_INFO) or unreadable schedstat just leaves
+// it absent: stat is enough.
+void AddSchedstat(const HostFs& fs, const std::string& dir, const ScanOptions& options,
+                  ProcessSample& p) {
+  if (!options.read_schedstat) return;
+  if (auto ss = fs.ReadFile(dir + "/schedstat", kMaxProcFileBytes); ss.ok()) {
+    if (auto ns = ParseSchedstat(*ss); ns.ok()) {
+      p.schedstat_cpu_time = Seconds(static_cast<double>(*ns) * 1e-9);
+    }
+  }
+  p.cpu_time =
+      (p.schedstat_cpu_time && p.num_threads == 1) ? *p.schedstat_cpu_time : p.stat_cpu_time;
+}
+
+// Reads a node-wide file (/proc/stat, /proc/uptime) through a handle kept open; a handle whose
+// file is gone (replaced) is reopened at once, one that fails otherwise is reopened next time.
+Result<std::string> ReadWithHandle(const HostFs& fs, std::unique_ptr<HostFileHandle>& handle,
+                                   std::string_view path, std::size_t max_bytes) {
+  std::string out;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reopened = handle == nullptr;
+    if (reopened) {
+      auto opened = fs.OpenForReread(path);
+      if (!opened.ok()) {
+        if (IsGone(opened.status())) return opened.status();
+        return fs.ReadFile(path, max_bytes);  // cannot keep it open (EMFILE, ...): read it plainly
+      }
+      handle = std::move(opened).value();
+    }
+    Status s = handle->Reread(&out, max_bytes);
+    if (s.ok()) return out;
+    handle.reset();
+    if (reopened || !IsGone(s)) return s;
+  }
+  return Status::NotFound(std::string(path));
+}
+
 }  // namespace
 
 Result<ProcStat> ParseProcStat(std::string_view text) {
@@ -79,16 +167,27 @@ Result<ProcStat> ParseProcStat(std::string_view text) {
     return Status::InvalidArgument("stat: bad pid field");
   }
   st.comm = std::string(text.substr(open + 1, close - open - 1));
-  // Fields after comm start with field 3 (state): rest[i] is field i + 3.
-  const auto rest = Fields(text.substr(close + 1));
-  if (rest.size() < 20) {
-    return Status::InvalidArgument(fmt::format("stat: {} fields after comm, need 20", rest.size()));
+  // Fields after comm start with field 3 (state): field i + 3 is the i-th after comm. Walked in
+  // place (no vector of fields: this runs for every process every tick).
+  std::string_view f[20];
+  std::size_t count = 0;
+  const std::string_view rest = text.substr(close + 1);
+  std::size_t i = 0;
+  while (i < rest.size() && count < 20) {
+    while (i < rest.size() && IsSpace(rest[i])) ++i;
+    std::size_t j = i;
+    while (j < rest.size() && !IsSpace(rest[j])) ++j;
+    if (j > i) f[count++] = rest.substr(i, j - i);
+    i = j;
   }
-  if (rest[0].size() != 1) return Status::InvalidArgument("stat: bad state field");
-  st.state = rest[0][0];
-  if (!ParseNumber(rest[1], st.ppid) || !ParseNumber(rest[6], st.flags) ||
-      !ParseNumber(rest[11], st.utime_ticks) || !ParseNumber(rest[12], st.stime_ticks) ||
-      !ParseNumber(rest[17], st.num_threads) || !ParseNumber(rest[19], st.start_time_ticks)) {
+  if (count < 20) {
+    return Status::InvalidArgument(fmt::format("stat: {} fields after comm, need 20", count));
+  }
+  if (f[0].size() != 1) return Status::InvalidArgument("stat: bad state field");
+  st.state = f[0][0];
+  if (!ParseNumber(f[1], st.ppid) || !ParseNumber(f[6], st.flags) ||
+      !ParseNumber(f[11], st.utime_ticks) || !ParseNumber(f[12], st.stime_ticks) ||
+      !ParseNumber(f[17], st.num_threads) || !ParseNumber(f[19], st.start_time_ticks)) {
     return Status::InvalidArgument(
         "stat: a numeric field (ppid, flags, utime, stime, "
         "num_threads or starttime) is not a number");
@@ -193,29 +292,10 @@ Result<ProcScan> ScanProcesses(const HostFs& fs, const Clock& clock, const ScanO
   ProcScan scan;
   scan.taken_at = clock.Now();
 
-  if (auto stat = fs.ReadFile("/proc/stat", kMaxProcFileBytes); stat.ok()) {
-    auto node = ParseProcStatCpu(*stat, options.ticks_per_second);
-    if (node.ok()) {
-      scan.node = *node;
-    } else {
-      NoteError(scan, node.status().ToString());
-    }
-  } else {
-    NoteError(scan, stat.status().ToString());
-  }
-  if (auto up = fs.ReadFile("/proc/uptime", 4096); up.ok()) {
-    const auto f = Fields(*up);
-    double s = 0;
-    if (!f.empty() && ParseNumber(f[0], s) && std::isfinite(s) && s >= 0) scan.uptime = Seconds(s);
-  }
+  ParseNode(fs.ReadFile("/proc/stat", kMaxProcFileBytes), scan, options.ticks_per_second);
+  ParseUptime(fs.ReadFile("/proc/uptime", 4096), scan);
 
-  std::vector<int> pids;
-  pids.reserve(names.size());
-  for (const auto& name : names) {
-    int pid = 0;
-    if (IsPidName(name) && ParseNumber(name, pid) && pid > 0) pids.push_back(pid);
-  }
-  std::sort(pids.begin(), pids.end());
+  const std::vector<int> pids = PidsOf(names);
   scan.processes.reserve(pids.size());
 
   for (int pid : pids) {
@@ -238,27 +318,9 @@ Result<ProcScan> ScanProcesses(const HostFs& fs, const Clock& clock, const ScanO
       unreadable(st.status().WithContext(fs.Describe(dir + "/stat")));
       continue;
     }
-    ProcessSample p;
-    p.pid = pid;
-    p.ppid = st->ppid;
-    p.comm = std::move(st->comm);
-    p.stat_cpu_time = Ticks(st->utime_ticks + st->stime_ticks, options.ticks_per_second);
-    p.num_threads = st->num_threads;
-    p.start_time_ticks = st->start_time_ticks;
-    p.kernel_thread = (st->flags & kPfKthread) != 0;
+    ProcessSample p = SampleOf(pid, *st, options);
     if (p.kernel_thread && !options.include_kernel_threads) continue;
-
-    if (options.read_schedstat) {
-      // Missing (no CONFIG_SCHED_INFO) or unreadable schedstat just leaves it absent: stat is
-      // enough.
-      if (auto ss = fs.ReadFile(dir + "/schedstat", kMaxProcFileBytes); ss.ok()) {
-        if (auto ns = ParseSchedstat(*ss); ns.ok()) {
-          p.schedstat_cpu_time = Seconds(static_cast<double>(*ns) * 1e-9);
-        }
-      }
-    }
-    p.cpu_time =
-        (p.schedstat_cpu_time && p.num_threads == 1) ? *p.schedstat_cpu_time : p.stat_cpu_time;
+    AddSchedstat(fs, dir, options, p);
 
     if (const ProcessSample* old = FindPrevious(options, p.pid, p.start_time_ticks);
         old != nullptr && old->cgroup_age + 1 < options.cgroup_recheck_scans) {
@@ -279,6 +341,204 @@ Result<ProcScan> ScanProcesses(const HostFs& fs, const Clock& clock, const ScanO
     p.cgroup_path = SelectCgroupPath(*cg);
     scan.processes.push_back(std::move(p));
   }
+  return scan;
+}
+
+std::size_t OpenFileBudget(std::size_t cap, std::size_t reserve) {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return cap;
+  const auto soft = static_cast<std::uint64_t>(rl.rlim_cur);
+  // At least a quarter of a small limit stays for everything else (perf counters take three
+  // descriptors per CPU, the HTTP server one per connection).
+  const std::uint64_t keep = std::max<std::uint64_t>(reserve, soft / 4);
+  if (soft <= keep) return 0;
+  return static_cast<std::size_t>(std::min<std::uint64_t>(cap, soft - keep));
+}
+
+Result<std::uint64_t> RaiseOpenFileLimit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    return Status::IoError(fmt::format("getrlimit(RLIMIT_NOFILE): errno {}", errno));
+  }
+  if (rl.rlim_cur != rl.rlim_max) {
+    struct rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+      return Status::IoError(fmt::format("setrlimit(RLIMIT_NOFILE, {}): errno {}",
+                                         static_cast<std::uint64_t>(rl.rlim_max), errno));
+    }
+    rl = raised;
+  }
+  return static_cast<std::uint64_t>(rl.rlim_cur);
+}
+
+// What the scanner remembers of one pid between scans.
+struct ProcScanner::Known {
+  int pid = 0;
+  std::uint64_t start_time_ticks = 0;
+  bool have_stat = false;    // start_time_ticks and comm are from a parsed stat
+  bool have_cgroup = false;  // cgroup_path was read for this process
+  int cgroup_age = 0;        // scans since cgroup_path was read
+  std::string comm;
+  std::string cgroup_path;
+  std::unique_ptr<HostFileHandle> stat;  // open /proc/<pid>/stat, or null
+};
+
+ProcScanner::ProcScanner(const HostFs& fs, const Clock& clock, ScanOptions options)
+    : fs_(fs), clock_(clock), options_(options) {
+  options_.previous = nullptr;
+  if (options_.cgroup_recheck_scans < 1) options_.cgroup_recheck_scans = 1;
+  max_open_files_ = OpenFileBudget(options_.max_open_files);
+}
+
+ProcScanner::~ProcScanner() = default;
+
+void ProcScanner::Drop(Known& k) {
+  if (k.stat != nullptr) {
+    k.stat.reset();
+    --open_files_;
+  }
+}
+
+Status ProcScanner::ReadStat(Known& k, const std::string& path) {
+  if (k.stat != nullptr) {
+    Status s = k.stat->Reread(&stat_buf_, kMaxProcFileBytes);
+    if (s.ok() || !IsGone(s)) return s;
+    // The file we had is gone (its process exited, or the file was replaced): this pid, if it is
+    // still listed, is a new file.
+    Drop(k);
+  }
+  if (open_files_ < max_open_files_) {
+    auto opened = fs_.OpenForReread(path);
+    if (opened.ok()) {
+      k.stat = std::move(opened).value();
+      ++open_files_;
+      return k.stat->Reread(&stat_buf_, kMaxProcFileBytes);
+    }
+    if (IsGone(opened.status())) return opened.status();
+    // Any other failure to open (EMFILE: the process ran out of descriptors, ...): read it the
+    // plain way below, whose error, if it fails too, is the one reported.
+  }
+  WATTSON_ASSIGN_OR_RETURN(stat_buf_, fs_.ReadFile(path, kMaxProcFileBytes));
+  return Status::Ok();
+}
+
+Result<ProcScan> ProcScanner::Scan() {
+  if (!(options_.ticks_per_second > 0) || !std::isfinite(options_.ticks_per_second)) {
+    return Status::InvalidArgument("ScanOptions.ticks_per_second must be positive");
+  }
+  WATTSON_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_.ListDir("/proc"));
+  ProcScan scan;
+  scan.taken_at = clock_.Now();
+  ++scans_;
+  ParseNode(ReadWithHandle(fs_, proc_stat_, "/proc/stat", kMaxProcFileBytes), scan,
+            options_.ticks_per_second);
+  ParseUptime(ReadWithHandle(fs_, proc_uptime_, "/proc/uptime", 4096), scan);
+
+  const std::vector<int> pids = PidsOf(names);
+  scan.processes.reserve(pids.size());
+  std::vector<Known> known;
+  known.reserve(pids.size());
+  auto old = known_.begin();
+  std::string path;
+  for (int pid : pids) {
+    // Pids below this one that were known are gone: close their files.
+    for (; old != known_.end() && old->pid < pid; ++old) Drop(*old);
+    Known k;
+    if (old != known_.end() && old->pid == pid) {
+      k = std::move(*old);
+      ++old;
+    }
+    k.pid = pid;
+    path.clear();
+    fmt::format_to(std::back_inserter(path), "/proc/{}/stat", pid);
+    const std::string_view dir = std::string_view(path).substr(0, path.size() - 5);
+    auto unreadable = [&](const Status& s) {
+      scan.unreadable_pids.push_back(pid);
+      NoteError(scan, s.ToString());
+    };
+    Status read = ReadStat(k, path);
+    if (!read.ok()) {
+      if (IsGone(read)) {
+        ++scan.vanished;
+        Drop(k);
+        continue;
+      }
+      unreadable(read);
+      known.push_back(std::move(k));  // keeps what it knew (and its file) for the next scan
+      continue;
+    }
+    auto st = ParseProcStat(stat_buf_);
+    if (!st.ok()) {
+      unreadable(st.status().WithContext(fs_.Describe(path)));
+      known.push_back(std::move(k));
+      continue;
+    }
+    if (k.have_stat && k.start_time_ticks != st->start_time_ticks) {
+      // A recycled pid: a new process. Its file is opened afresh (a real /proc file of the old
+      // process would have read ESRCH above; anything else is stale too).
+      Drop(k);
+      k = Known{};
+      k.pid = pid;
+      Status again = ReadStat(k, path);
+      if (!again.ok()) {
+        if (IsGone(again)) {
+          ++scan.vanished;
+          Drop(k);
+        } else {
+          unreadable(again);
+          known.push_back(std::move(k));
+        }
+        continue;
+      }
+      st = ParseProcStat(stat_buf_);
+      if (!st.ok()) {
+        unreadable(st.status().WithContext(fs_.Describe(path)));
+        known.push_back(std::move(k));
+        continue;
+      }
+    }
+    const bool comm_changed = k.have_stat && k.comm != st->comm;
+    if (!k.have_stat || comm_changed) k.comm = st->comm;
+    k.have_stat = true;
+    k.start_time_ticks = st->start_time_ticks;
+    ProcessSample p = SampleOf(pid, *st, options_);
+    if (p.kernel_thread && !options_.include_kernel_threads) {
+      known.push_back(std::move(k));
+      continue;
+    }
+    AddSchedstat(fs_, std::string(dir), options_, p);
+
+    const auto period = static_cast<std::uint64_t>(options_.cgroup_recheck_scans);
+    const bool refresh = options_.cgroup_recheck_scans > 1
+                             ? (static_cast<std::uint64_t>(pid) + scans_) % period == 0
+                             : true;
+    if (k.have_cgroup && !comm_changed && !refresh) {
+      ++k.cgroup_age;
+    } else {
+      auto cg = fs_.ReadFile(std::string(dir) + "/cgroup", kMaxProcFileBytes);
+      if (!cg.ok()) {
+        if (IsGone(cg.status())) {
+          ++scan.vanished;
+          Drop(k);
+          continue;
+        }
+        unreadable(cg.status());
+        k.have_cgroup = false;
+        known.push_back(std::move(k));
+        continue;
+      }
+      k.cgroup_path = SelectCgroupPath(*cg);
+      k.have_cgroup = true;
+      k.cgroup_age = 0;
+    }
+    p.cgroup_path = k.cgroup_path;
+    p.cgroup_age = k.cgroup_age;
+    scan.processes.push_back(std::move(p));
+    known.push_back(std::move(k));
+  }
+  for (; old != known_.end(); ++old) Drop(*old);
+  known_ = std::move(known);
   return scan;
 }
 

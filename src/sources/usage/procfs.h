@@ -1,10 +1,13 @@
 // procfs scanner: reads per-process CPU time and cgroup membership, and node CPU time, from a
-// host's /proc through HostFs. Pure parsing functions plus one scan; no state between scans (see
-// UsageTracker for deltas). A pid that vanishes mid-scan is skipped; a pid whose files cannot be
-// read is skipped and counted, never aborting the scan.
+// host's /proc through HostFs. Pure parsing functions, one stateless scan (ScanProcesses), and
+// ProcScanner, which keeps files open between scans (the agent's). A pid that vanishes mid-scan is
+// skipped; a pid whose files cannot be read is skipped and counted, never aborting the scan. See
+// UsageTracker for deltas.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,15 +59,23 @@ struct ScanOptions {
   // Skip kernel threads entirely (they are kept and marked by default; Kepler reports them as
   // "kernel_processes").
   bool include_kernel_threads = true;
-  // Read /proc/<pid>/schedstat (one more read per process).
+  // Read /proc/<pid>/schedstat (one more read per process; the agent turns it off: stat's
+  // utime + stime at clock-tick resolution are enough over a period of seconds).
   bool read_schedstat = true;
   // The previous scan, if the caller keeps it: a process found there with the same (pid, start
   // time) reuses its cgroup path instead of reading /proc/<pid>/cgroup again, for at most
   // cgroup_recheck_scans - 1 scans in a row. Reading three files per process costs 5-30 us of
   // kernel time each on a VM; cgroup membership rarely changes after exec, so this saves about a
   // third of a scan, at the price of noticing a cgroup move up to cgroup_recheck_scans scans late.
+  // ProcScanner ignores `previous` (it keeps its own) and reads the cgroup of a known process
+  // again once every cgroup_recheck_scans scans (spread over pids) or when its comm changes.
   const ProcScan* previous = nullptr;
   int cgroup_recheck_scans = 10;
+  // ProcScanner only: at most this many /proc/<pid>/stat files kept open between scans (further
+  // pids are opened, read and closed each scan); 0 = none. Lowered to OpenFileBudget
+  // (RLIMIT_NOFILE's soft limit less max(64, a quarter)) when the scanner is made. Each open /proc
+  // file costs about 5 KiB of kernel memory.
+  std::size_t max_open_files = 4096;
 };
 
 // Everything one scan saw.
@@ -84,6 +95,52 @@ struct ProcScan {
 // Scans /proc. Fails only if /proc itself cannot be listed.
 Result<ProcScan> ScanProcesses(const HostFs& fs, const Clock& clock,
                                const ScanOptions& options = {});
+
+// ProcScanner: ScanProcesses with memory between scans, for a caller that scans every few seconds.
+// Promises the same ProcScan as ScanProcesses would give, at less cost: /proc/<pid>/stat of a known
+// process is kept open and reread (one pread instead of open + read + close), for at most
+// max_open_files pids; /proc/<pid>/cgroup is read for a process (pid + start time) seen for the
+// first time, again when its comm changes (exec, e.g. a container's init becoming its workload)
+// and otherwise once every cgroup_recheck_scans scans; a pid's file is closed when the pid
+// disappears, its process exits (the old file reads ESRCH) or the pid is reused (start time
+// differs). Not thread-safe; fs and clock must outlive it.
+class ProcScanner {
+ public:
+  ProcScanner(const HostFs& fs, const Clock& clock, ScanOptions options = {});
+  ~ProcScanner();
+  ProcScanner(const ProcScanner&) = delete;
+  ProcScanner& operator=(const ProcScanner&) = delete;
+
+  // One scan. Fails only if /proc itself cannot be listed (or the options are invalid).
+  Result<ProcScan> Scan();
+
+  std::size_t open_files() const { return open_files_; }          // kept open now
+  std::size_t max_open_files() const { return max_open_files_; }  // after the RLIMIT_NOFILE bound
+
+ private:
+  struct Known;
+  // Reads /proc/<pid>/stat into stat_buf_ through k's handle (opened, reopened or closed as
+  // needed) or, past the open-file bound, ReadFile.
+  Status ReadStat(Known& k, const std::string& path);
+  void Drop(Known& k);
+
+  const HostFs& fs_;
+  const Clock& clock_;
+  ScanOptions options_;
+  std::size_t max_open_files_ = 0;
+  std::size_t open_files_ = 0;
+  std::uint64_t scans_ = 0;
+  std::vector<Known> known_;  // by pid
+  std::unique_ptr<HostFileHandle> proc_stat_, proc_uptime_;
+  std::string stat_buf_;
+};
+
+// How many files a scanner may keep open: the soft RLIMIT_NOFILE less what the rest of the
+// process needs (reserve, or a quarter of the limit if that is more), at most cap.
+std::size_t OpenFileBudget(std::size_t cap, std::size_t reserve = 64);
+// Raises the soft RLIMIT_NOFILE to the hard limit (for a process that keeps /proc files open).
+// Returns the soft limit now in force.
+Result<std::uint64_t> RaiseOpenFileLimit();
 
 // Parsed fields of /proc/<pid>/stat.
 struct ProcStat {

@@ -1,5 +1,7 @@
 #include "sources/usage/procfs.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -298,6 +300,313 @@ TEST(ScanProcessesTest, UnlistableProcIsAnError) {
   auto scan = ScanProcesses(fs, clock);
   ASSERT_FALSE(scan.ok());
   EXPECT_EQ(scan.status().code(), StatusCode::kIoError);
+}
+
+// ProcScanner
+
+ScanOptions ScannerOptions() {
+  ScanOptions o;
+  o.read_schedstat = false;
+  o.cgroup_recheck_scans = 1000;  // no periodic refresh unless a test asks for one
+  return o;
+}
+
+// Adds a process (and /proc/stat, without which a scan counts an error).
+void AddProc(FakeHostFs& fs, int pid, const std::string& comm, unsigned long utime,
+             unsigned long start, const std::string& cgroup) {
+  fs.SetFile("/proc/stat", "cpu  1 2 3 4 5 6 7 8\n");
+  fs.SetFile("/proc/" + std::to_string(pid) + "/stat", StatLine(pid, comm, utime, 0, 1, start));
+  fs.SetFile("/proc/" + std::to_string(pid) + "/cgroup", cgroup);
+}
+
+void RemoveProc(FakeHostFs& fs, int pid) {
+  fs.RemoveFile("/proc/" + std::to_string(pid) + "/stat");
+  fs.RemoveFile("/proc/" + std::to_string(pid) + "/cgroup");
+}
+
+TEST(ProcScannerTest, SameResultAsScanProcessesOnTestdataTrees) {
+  for (const char* tree : {"procfs-cgroupv2", "procfs-cgroupv1"}) {
+    for (bool schedstat : {false, true}) {
+      RootedHostFs fs(HostDir(tree));
+      FakeClock clock;
+      ScanOptions opts;
+      opts.read_schedstat = schedstat;
+      opts.cgroup_recheck_scans = 1000;
+      auto want = ScanProcesses(fs, clock, opts);
+      ASSERT_TRUE(want.ok());
+      ProcScanner scanner(fs, clock, opts);
+      for (int i = 0; i < 3; ++i) {  // first scan opens, the next ones reread
+        auto got = scanner.Scan();
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        ASSERT_EQ(got->processes.size(), want->processes.size()) << tree;
+        for (std::size_t k = 0; k < got->processes.size(); ++k) {
+          const ProcessSample& a = got->processes[k];
+          const ProcessSample& b = want->processes[k];
+          EXPECT_EQ(a.pid, b.pid);
+          EXPECT_EQ(a.comm, b.comm);
+          EXPECT_EQ(a.cgroup_path, b.cgroup_path) << tree << " pid " << a.pid;
+          EXPECT_DOUBLE_EQ(a.cpu_time.value(), b.cpu_time.value()) << a.pid;
+          EXPECT_EQ(a.schedstat_cpu_time.has_value(), b.schedstat_cpu_time.has_value());
+          EXPECT_EQ(a.start_time_ticks, b.start_time_ticks);
+          EXPECT_EQ(a.kernel_thread, b.kernel_thread);
+          EXPECT_EQ(a.cgroup_age, i);
+        }
+        ASSERT_TRUE(got->node.has_value());
+        EXPECT_DOUBLE_EQ(got->node->user.value(), want->node->user.value());
+        EXPECT_EQ(got->uptime.has_value(), want->uptime.has_value());
+        EXPECT_GE(scanner.open_files(), want->processes.size());
+      }
+    }
+  }
+}
+
+TEST(ProcScannerTest, KeepsStatOpenAndClosesItWhenThePidGoes) {
+  FakeHostFs fs;
+  AddProc(fs, 10, "a", 5, 100, "0::/a.slice\n");
+  AddProc(fs, 11, "b", 7, 100, "0::/b.slice\n");
+  FakeClock clock;
+  ProcScanner scanner(fs, clock, ScannerOptions());
+  ASSERT_TRUE(scanner.Scan().ok());
+  EXPECT_EQ(scanner.open_files(), 2u);
+  EXPECT_EQ(fs.open_handles(), 3u);  // + /proc/stat
+  // New counters are read through the open file.
+  fs.SetFile("/proc/10/stat", StatLine(10, "a", 50, 0, 1, 100));
+  auto scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_DOUBLE_EQ(Find(*scan, 10)->stat_cpu_time.value(), 0.5);
+  EXPECT_EQ(fs.open_handles(), 3u);
+  RemoveProc(fs, 11);
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->processes.size(), 1u);
+  EXPECT_EQ(scanner.open_files(), 1u);
+  EXPECT_EQ(fs.open_handles(), 2u);
+  RemoveProc(fs, 10);
+  ASSERT_TRUE(scanner.Scan().ok());
+  EXPECT_EQ(scanner.open_files(), 0u);
+  EXPECT_EQ(fs.open_handles(), 1u);
+}
+
+TEST(ProcScannerTest, ReusedPidIsANewProcessWithItsOwnFileAndCgroup) {
+  FakeHostFs fs;
+  AddProc(fs, 20, "old", 5, 100, "0::/old.slice\n");
+  FakeClock clock;
+  ProcScanner scanner(fs, clock, ScannerOptions());
+  ASSERT_TRUE(scanner.Scan().ok());
+  // The process exits and the pid is recycled between two scans: the old file reads gone.
+  RemoveProc(fs, 20);
+  AddProc(fs, 20, "new", 1, 900, "0::/new.slice\n");
+  auto scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  ASSERT_EQ(scan->processes.size(), 1u);
+  EXPECT_EQ(scan->processes[0].start_time_ticks, 900u);
+  EXPECT_EQ(scan->processes[0].cgroup_path, "/new.slice");
+  EXPECT_EQ(scan->processes[0].cgroup_age, 0);
+  EXPECT_EQ(scan->vanished, 0);
+  EXPECT_EQ(fs.open_handles(), 2u);  // the new pid 20 and /proc/stat: the old handle was closed
+  // A file rewritten in place with another start time (no ESRCH): still a new process.
+  AddProc(fs, 20, "newer", 1, 950, "0::/newer.slice\n");
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->processes[0].start_time_ticks, 950u);
+  EXPECT_EQ(scan->processes[0].cgroup_path, "/newer.slice");
+  EXPECT_EQ(fs.open_handles(), 2u);
+}
+
+TEST(ProcScannerTest, CgroupReadForNewProcessesOnExecAndOnASlowRotation) {
+  FakeHostFs base;
+  AddProc(base, 33, "a", 1, 100, "0::/a.slice\n");
+  AddProc(base, 31, "runc:[2:INIT]", 1, 100, "0::/runtime.slice\n");
+  FaultInjectingHostFs fs(base);
+  FakeClock clock;
+  ScanOptions opts = ScannerOptions();
+  opts.cgroup_recheck_scans = 4;
+  ProcScanner scanner(fs, clock, opts);
+  ASSERT_TRUE(scanner.Scan().ok());
+  // A known process's cgroup is not read again until its refresh ((pid + scan) % 4 == 0: not
+  // this scan for pid 33): a failing cgroup file is not even noticed.
+  fs.FailPath("/proc/33/cgroup", Status::IoError("EIO"));
+  base.SetFile("/proc/31/cgroup", "0::/kubepods/pod1/ctr.scope\n");
+  base.SetFile("/proc/31/stat", StatLine(31, "nginx", 1, 0, 1, 100));  // exec: comm changes
+  auto scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  ASSERT_EQ(scan->processes.size(), 2u);
+  EXPECT_EQ(scan->read_errors, 0);
+  EXPECT_EQ(Find(*scan, 33)->cgroup_path, "/a.slice");
+  EXPECT_EQ(Find(*scan, 33)->cgroup_age, 1);
+  EXPECT_EQ(Find(*scan, 31)->cgroup_path, "/kubepods/pod1/ctr.scope");  // re-read on exec
+  EXPECT_EQ(Find(*scan, 31)->cgroup_age, 0);
+  // A move without exec is seen within cgroup_recheck_scans scans.
+  fs.ClearFaults();
+  base.SetFile("/proc/33/cgroup", "0::/moved.slice\n");
+  int scans = 0;
+  std::string path;
+  while (path != "/moved.slice" && scans < 10) {
+    auto s = scanner.Scan();
+    ASSERT_TRUE(s.ok());
+    path = Find(*s, 33)->cgroup_path;
+    ++scans;
+  }
+  EXPECT_EQ(path, "/moved.slice");
+  EXPECT_LE(scans, 4);
+}
+
+TEST(ProcScannerTest, FailingRereadIsUnreadableThenRecovers) {
+  FakeHostFs base;
+  AddProc(base, 40, "a", 1, 100, "0::/a\n");
+  AddProc(base, 41, "b", 1, 100, "0::/b\n");
+  FaultInjectingHostFs fs(base);
+  FakeClock clock;
+  ProcScanner scanner(fs, clock, ScannerOptions());
+  ASSERT_TRUE(scanner.Scan().ok());
+  fs.FailPath("/proc/40/stat", Status::IoError("read /proc/40/stat: Input/output error"));
+  auto scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->processes.size(), 1u);
+  EXPECT_THAT(scan->unreadable_pids, ElementsAre(40));
+  EXPECT_EQ(scan->read_errors, 1);
+  EXPECT_THAT(scan->errors[0], HasSubstr("Input/output error"));
+  EXPECT_EQ(scanner.open_files(), 2u);  // the file stays open
+  fs.ClearFaults();
+  base.SetFile("/proc/40/stat", StatLine(40, "a", 9, 0, 1, 100));
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  ASSERT_NE(Find(*scan, 40), nullptr);
+  EXPECT_DOUBLE_EQ(Find(*scan, 40)->stat_cpu_time.value(), 0.09);
+  EXPECT_EQ(Find(*scan, 40)->cgroup_path, "/a");
+  EXPECT_EQ(base.open_handles(), 3u);  // 40, 41 and /proc/stat
+}
+
+TEST(ProcScannerTest, PidThatVanishesMidScanIsSkippedSilently) {
+  FakeHostFs base;
+  AddProc(base, 50, "a", 1, 100, "0::/a\n");
+  AddProc(base, 51, "b", 1, 100, "0::/b\n");
+  FaultInjectingHostFs fs(base);
+  FakeClock clock;
+  ProcScanner scanner(fs, clock, ScannerOptions());
+  ASSERT_TRUE(scanner.Scan().ok());
+  // Listed, but its process has exited by the time its stat is read (reread and reopen: ESRCH).
+  fs.FailPath("/proc/50/stat", Status::NotFound("read: No such process"));
+  auto scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->processes.size(), 1u);
+  EXPECT_EQ(scan->vanished, 1);
+  EXPECT_EQ(scan->read_errors, 0);
+  EXPECT_EQ(scanner.open_files(), 1u);
+  EXPECT_EQ(base.open_handles(), 2u);  // 51 and /proc/stat
+  // A new pid whose cgroup file is gone before it is read: vanished too, nothing kept open.
+  AddProc(base, 52, "c", 1, 100, "0::/c\n");
+  fs.FailPath("/proc/52/cgroup", Status::NotFound("open: No such file or directory"));
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->vanished, 2);
+  EXPECT_EQ(Find(*scan, 52), nullptr);
+  EXPECT_EQ(scanner.open_files(), 1u);
+}
+
+TEST(ProcScannerTest, OpenFilesAreCappedAndTheRestReadByPath) {
+  FakeHostFs fs;
+  for (int pid = 60; pid < 65; ++pid) AddProc(fs, pid, "p", 1, 100, "0::/x\n");
+  FakeClock clock;
+  ScanOptions opts = ScannerOptions();
+  opts.max_open_files = 2;
+  ProcScanner scanner(fs, clock, opts);
+  EXPECT_EQ(scanner.max_open_files(), 2u);
+  for (int round = 0; round < 3; ++round) {
+    for (int pid = 60; pid < 65; ++pid) {
+      fs.SetFile("/proc/" + std::to_string(pid) + "/stat",
+                 StatLine(pid, "p", static_cast<unsigned long>(10 * round + pid), 0, 1, 100));
+    }
+    auto scan = scanner.Scan();
+    ASSERT_TRUE(scan.ok());
+    ASSERT_EQ(scan->processes.size(), 5u);
+    for (int pid = 60; pid < 65; ++pid) {
+      EXPECT_DOUBLE_EQ(Find(*scan, pid)->stat_cpu_time.value(), (10 * round + pid) / 100.0);
+    }
+    EXPECT_EQ(scanner.open_files(), 2u);
+    EXPECT_EQ(fs.open_handles(), 3u);  // + /proc/stat
+  }
+  // A freed slot goes to a pid that had none.
+  RemoveProc(fs, 60);
+  ASSERT_TRUE(scanner.Scan().ok());
+  EXPECT_EQ(scanner.open_files(), 2u);
+  opts.max_open_files = 0;
+  ProcScanner none(fs, clock, opts);
+  auto scan = none.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->processes.size(), 4u);
+  EXPECT_EQ(none.open_files(), 0u);
+}
+
+// Reads files but cannot keep any open (as when the process is out of descriptors).
+class NoHandlesHostFs final : public HostFs {
+ public:
+  explicit NoHandlesHostFs(const HostFs& base) : base_(base) {}
+  Result<std::vector<std::string>> ListDir(std::string_view path) const override {
+    return base_.ListDir(path);
+  }
+  bool Exists(std::string_view path) const override { return base_.Exists(path); }
+  std::string Describe(std::string_view path) const override { return base_.Describe(path); }
+
+ protected:
+  Result<std::string> DoReadFile(std::string_view path, std::size_t max_bytes) const override {
+    return base_.ReadFile(path, max_bytes);
+  }
+  Result<std::unique_ptr<HostFileHandle>> DoOpenForReread(std::string_view) const override {
+    return Status::IoError("open: Too many open files");
+  }
+
+ private:
+  const HostFs& base_;
+};
+
+TEST(ProcScannerTest, FileThatCannotBeKeptOpenIsReadByPath) {
+  FakeHostFs base;
+  AddProc(base, 70, "a", 5, 100, "0::/a\n");
+  NoHandlesHostFs fs(base);
+  FakeClock clock;
+  ProcScanner scanner(fs, clock, ScannerOptions());
+  for (int i = 0; i < 2; ++i) {
+    auto scan = scanner.Scan();
+    ASSERT_TRUE(scan.ok());
+    ASSERT_EQ(scan->processes.size(), 1u);
+    EXPECT_EQ(scan->read_errors, 0);
+    EXPECT_EQ(scan->processes[0].cgroup_path, "/a");
+    EXPECT_EQ(scanner.open_files(), 0u);
+  }
+}
+
+TEST(ProcScannerTest, OpenFileBudgetFollowsRlimit) {
+  struct rlimit rl {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &rl), 0);
+  EXPECT_EQ(OpenFileBudget(3), 3u);
+  if (rl.rlim_cur != RLIM_INFINITY) {
+    const auto soft = static_cast<std::size_t>(rl.rlim_cur);
+    const std::size_t keep = std::max<std::size_t>(64, soft / 4);
+    EXPECT_EQ(OpenFileBudget(soft * 2), soft - keep);
+    EXPECT_EQ(OpenFileBudget(soft * 2, soft + 1), 0u);
+    FakeHostFs fs;
+    FakeClock clock;
+    ScanOptions opts;
+    opts.max_open_files = soft * 2;
+    EXPECT_EQ(ProcScanner(fs, clock, opts).max_open_files(), soft - keep);
+  }
+  auto raised = RaiseOpenFileLimit();
+  ASSERT_TRUE(raised.ok()) << raised.status().ToString();
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &rl), 0);
+  EXPECT_EQ(rl.rlim_cur, rl.rlim_max);
+  EXPECT_EQ(*raised, static_cast<std::uint64_t>(rl.rlim_cur));
+}
+
+TEST(ProcScannerTest, UnlistableProcIsAnError) {
+  FakeHostFs empty;
+  FakeClock clock;
+  ProcScanner scanner(empty, clock);
+  EXPECT_FALSE(scanner.Scan().ok());
+  ScanOptions bad;
+  bad.ticks_per_second = 0;
+  ProcScanner invalid(empty, clock, bad);
+  EXPECT_EQ(invalid.Scan().status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace
