@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <set>
 #include <utility>
@@ -267,7 +268,8 @@ Status Parser::ReadNumber(std::string_view ctx, std::size_t row, std::size_t col
     if (AtEnd() || !IsDigit(Peek())) return Syntax("a digit after the decimal point");
     while (!AtEnd() && IsDigit(Peek())) ++pos_;
   }
-  if (!AtEnd() && (Peek() == 'e' || Peek() == 'E')) {
+  const bool has_exponent = !AtEnd() && (Peek() == 'e' || Peek() == 'E');
+  if (has_exponent) {
     ++pos_;
     if (!AtEnd() && (Peek() == '+' || Peek() == '-')) ++pos_;
     if (AtEnd() || !IsDigit(Peek())) return Syntax("a digit in the exponent");
@@ -279,6 +281,32 @@ Status Parser::ReadNumber(std::string_view ctx, std::size_t row, std::size_t col
         fmt::format("{}: a number of {} characters is too long", where(), len));
   }
   const char* first = t_.data() + start;
+  if (!has_exponent && len <= 17) {
+    // Fast path (Clinger): at most 15 significant digits and no exponent. The digits form an
+    // integer below 2^53 and 10^fraction_digits is exact, so one IEEE division gives the
+    // correctly rounded value, exactly what from_chars returns.
+    static constexpr double kPow10[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
+                                        1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
+    std::uint64_t mantissa = 0;
+    std::size_t digits = 0;
+    std::size_t fraction = 0;
+    bool in_fraction = false;
+    for (const char* p = first; p != first + len; ++p) {
+      if (*p == '.') {
+        in_fraction = true;
+      } else if (*p != '-') {
+        mantissa = mantissa * 10 + static_cast<std::uint64_t>(*p - '0');
+        ++digits;
+        fraction += in_fraction ? 1 : 0;
+      }
+    }
+    if (digits <= 15) {
+      double v = static_cast<double>(mantissa);
+      if (fraction > 0) v /= kPow10[fraction];
+      *out = *first == '-' ? -v : v;
+      return Status::Ok();
+    }
+  }
   double v = 0;
   auto [ptr, ec] = std::from_chars(first, first + len, v);
   if (ec == std::errc::result_out_of_range) {
@@ -343,6 +371,7 @@ Status Parser::ReadValues(EstimateRequest* out) {
     return Status::Ok();
   }
   std::size_t width = 0;
+  const std::size_t values_start = pos_;
   for (;;) {
     SkipSpace();
     const std::size_t r = out->rows;
@@ -368,6 +397,10 @@ Status Parser::ReadValues(EstimateRequest* out) {
     }
     if (r == 0) {
       width = col;
+      // Reserve for the rows the rest of the text can hold at the first row's length, so the
+      // matrix is not reallocated (and copied) as it grows. Bounded by the text's size.
+      const std::size_t row_bytes = std::max<std::size_t>(1, pos_ - values_start);
+      out->values.reserve(width * ((t_.size() - values_start) / row_bytes + 1));
     } else if (col != width) {
       return Status::InvalidArgument(fmt::format(
           "values[{}]: {} numbers, but values[0] has {} (every row needs one number per metric)", r,

@@ -1,5 +1,8 @@
 #include "estimator/request.h"
 
+#include <cstdlib>
+#include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -114,6 +117,49 @@ TEST(ParseRequestTest, NumberForms) {
   EXPECT_EQ(r->values[1], 0.0);
   EXPECT_EQ(r->values[2], 100.0);
   EXPECT_EQ(r->values[3], -1.25);
+}
+
+TEST(ParseRequestTest, ShortNumbersAreBitIdenticalToStrtod) {
+  // Up to 15 significant digits take a fast path; it must round exactly as strtod does, and
+  // longer numbers (the slow path) too.
+  std::mt19937_64 rng(42);
+  std::vector<std::string> texts = {"0",
+                                    "-0",
+                                    "0.1",
+                                    "0.3",
+                                    "-0.7",
+                                    "123456789012345",
+                                    "0.000000000000001",
+                                    "999999999999999",
+                                    "1.00000000000001",
+                                    "9007199254740993",
+                                    "0.30000000000000004",
+                                    "37.25399999999999"};
+  for (int i = 0; i < 2000; ++i) {
+    const int digits = 1 + static_cast<int>(rng() % 17);
+    std::string t = (rng() & 1) ? "-" : "";
+    std::string d = std::to_string(1 + rng() % 9);
+    for (int k = 1; k < digits; ++k) d += static_cast<char>('0' + rng() % 10);
+    const std::size_t dot = rng() % (d.size() + 1);
+    if (dot == 0) {
+      t += "0." + d;
+    } else if (dot < d.size()) {
+      t += d.substr(0, dot) + "." + d.substr(dot);
+    } else {
+      t += d;
+    }
+    texts.push_back(t);
+  }
+  std::string values;
+  for (const auto& t : texts) values += (values.empty() ? "" : ",") + ("[" + t + "]");
+  auto r = ParseEstimateRequest(R"({"metrics":["a"],"values":[)" + values +
+                                R"(],"output_type":"AbsPower","source":"acpi"})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->values.size(), texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const double want = std::strtod(texts[i].c_str(), nullptr);
+    EXPECT_EQ(std::memcmp(&r->values[i], &want, sizeof(want)), 0) << texts[i];
+  }
 }
 
 struct BadCase {

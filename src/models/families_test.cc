@@ -191,16 +191,20 @@ TEST(TreeEnsembleTest, BatchPredictionIsBitIdenticalToPerRow) {
       }
       pool.push_back(1e300);
       pool.push_back(-1e300);
-      const std::size_t rows = 37;
-      std::vector<double> x(rows * 4);
-      for (double& v : x) v = pool[rng() % pool.size()];
-      x[5 * 4 + 2] = std::nan("");
-      std::vector<double> batch(rows);
-      (*m)->PredictBatch(x, {}, batch);
-      for (std::size_t r = 0; r < rows; ++r) {
-        const double one = (*m)->Predict(std::span<const double>(x).subspan(r * 4, 4), {});
-        EXPECT_EQ(batch[r], one) << "row " << r << (sklearn ? " sklearn" : " xgboost")
-                                 << " max depth " << max_depth;
+      // Also one row, exactly one block of eight, and a large batch.
+      for (const std::size_t rows :
+           {std::size_t{37}, std::size_t{1}, std::size_t{8}, std::size_t{4500}}) {
+        std::vector<double> x(rows * 4);
+        for (double& v : x) v = pool[rng() % pool.size()];
+        if (rows > 5) x[5 * 4 + 2] = std::nan("");
+        std::vector<double> batch(rows);
+        (*m)->PredictBatch(x, {}, batch);
+        for (std::size_t r = 0; r < rows; ++r) {
+          const double one = (*m)->Predict(std::span<const double>(x).subspan(r * 4, 4), {});
+          ASSERT_EQ(batch[r], one)
+              << "row " << r << " of " << rows << (sklearn ? " sklearn" : " xgboost")
+              << " max depth " << max_depth;
+        }
       }
     }
   }
