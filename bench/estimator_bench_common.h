@@ -141,6 +141,10 @@ inline int ServeMain(const std::string& model_dir, const std::string& socket,
   options.max_request_bytes = max_request_bytes;
   options.read_timeout = std::chrono::milliseconds(read_timeout_ms);
   options.write_timeout = std::chrono::milliseconds(read_timeout_ms);
+  // The load driver's --busy-poll-us reaches the server child through the environment.
+  if (const char* v = std::getenv("WATTSON_ESTIMATOR_BUSY_POLL_US"); v != nullptr && *v != '\0') {
+    options.busy_poll = std::chrono::microseconds(std::strtol(v, nullptr, 10));
+  }
   estimator::EstimatorServer server(options, &est, &telemetry,
                                     MakeStderrLogger("server", spdlog::level::warn));
   Status s = server.Start();

@@ -6,11 +6,13 @@
 //
 // Usage: wattson_estimator_load [--seconds S (per cell, default 1)] [--quick]
 //                              [--filter SUBSTRING of protocol/model/rows/clients, e.g.
-//                              framed/gbr/100/1]
+//                              framed/gbr/100/1] [--busy-poll-us N (server; 0 off)]
+//                              [--client-busy-poll-us N (client spins before blocking)]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -52,7 +54,7 @@ bool ReplyLooksRight(const std::string& reply, std::size_t rows) {
 }
 
 Cell RunCell(const std::string& socket, int model, std::size_t rows, int clients, bool framed,
-             double seconds) {
+             double seconds, std::chrono::microseconds client_spin) {
   Cell cell;
   cell.model = model == 0 ? "linear" : "gradient boosting (100 trees)";
   cell.rows = rows;
@@ -80,6 +82,7 @@ Cell RunCell(const std::string& socket, int model, std::size_t rows, int clients
           return;
         }
         fc.emplace(std::move(c).value());
+        fc->set_busy_poll(client_spin);
       }
       while (Clock::now() < start) std::this_thread::yield();
       for (;;) {
@@ -87,7 +90,8 @@ Cell RunCell(const std::string& socket, int model, std::size_t rows, int clients
         if (t0 >= end) break;
         Result<std::string> reply =
             framed ? fc->Call(request)
-                   : estimator::KeplerRoundTrip(socket, request, std::chrono::seconds(10));
+                   : estimator::KeplerRoundTrip(socket, request, std::chrono::seconds(10),
+                                                std::size_t{256} << 20, client_spin);
         const auto t1 = Clock::now();
         if (!reply.ok() || !ReplyLooksRight(*reply, rows)) {
           if (failures.fetch_add(1) == 0) {
@@ -139,6 +143,7 @@ int Main(int argc, char** argv) {
   double seconds = 1.0;
   bool quick = false;
   std::string filter;
+  std::chrono::microseconds client_spin{0};
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
       seconds = std::stod(argv[++i]);
@@ -146,9 +151,15 @@ int Main(int argc, char** argv) {
       quick = true;
     } else if (std::strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
       filter = argv[++i];
+    } else if (std::strcmp(argv[i], "--busy-poll-us") == 0 && i + 1 < argc) {
+      // The server's busy-poll (ServerOptions::busy_poll), passed to the child's environment.
+      ::setenv("WATTSON_ESTIMATOR_BUSY_POLL_US", argv[++i], 1);
+    } else if (std::strcmp(argv[i], "--client-busy-poll-us") == 0 && i + 1 < argc) {
+      client_spin = std::chrono::microseconds(std::stol(argv[++i]));
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--seconds S] [--quick] [--filter protocol/model/rows/clients]\n",
+                   "usage: %s [--seconds S] [--quick] [--filter protocol/model/rows/clients] "
+                   "[--busy-poll-us N] [--client-busy-poll-us N]\n",
                    argv[0]);
       return 2;
     }
@@ -188,7 +199,7 @@ int Main(int argc, char** argv) {
                                    (model == 0 ? "linear" : "gbr") + "/" + std::to_string(rows) +
                                    "/" + std::to_string(clients);
           if (!filter.empty() && name.find(filter) == std::string::npos) continue;
-          cells.push_back(RunCell(socket, model, rows, clients, framed, seconds));
+          cells.push_back(RunCell(socket, model, rows, clients, framed, seconds, client_spin));
           const Cell& c = cells.back();
           std::fprintf(stderr,
                        "%-6s %-30s rows=%-5zu clients=%-2d p50=%.1fus p99=%.1fus %s req/s\n",
@@ -216,6 +227,10 @@ int Main(int argc, char** argv) {
       static_cast<double>(idle.current) / (1 << 20),
       static_cast<double>(loaded.current) / (1 << 20), static_cast<double>(end.peak) / (1 << 20),
       status);
+  const char* server_spin = std::getenv("WATTSON_ESTIMATOR_BUSY_POLL_US");
+  std::printf("Server busy-poll: %s µs; client busy-poll: %lld µs (0: the client blocks).\n",
+              server_spin != nullptr ? server_spin : "default",
+              static_cast<long long>(client_spin.count()));
   std::size_t failures = 0;
   for (const auto& c : cells) failures += c.failures;
   return failures == 0 && status == 0 ? 0 : 1;

@@ -26,7 +26,8 @@ Status IoError(std::string_view what, const IoResult& r) {
 }  // namespace
 
 Result<std::string> KeplerRoundTrip(const std::string& socket_path, std::string_view request,
-                                    std::chrono::milliseconds timeout, std::size_t max_reply) {
+                                    std::chrono::milliseconds timeout, std::size_t max_reply,
+                                    std::chrono::microseconds spin) {
   WATTSON_ASSIGN_OR_RETURN(int raw, ConnectUnix(socket_path));
   UniqueFd fd(raw);
   const Deadline deadline = Clock::now() + timeout;
@@ -36,7 +37,7 @@ Result<std::string> KeplerRoundTrip(const std::string& socket_path, std::string_
   // A server that refuses a request early may close while we write; its reply is still readable.
   if (w.status != IoStatus::kOk && w.status != IoStatus::kClosed) return IoError("write", w);
   for (;;) {
-    IoResult r = ReadSome(fd.get(), buf, sizeof(buf), deadline);
+    IoResult r = ReadSome(fd.get(), buf, sizeof(buf), deadline, -1, spin);
     if (r.status == IoStatus::kOk) {
       reply.append(buf, r.bytes);
       if (reply.size() > max_reply) return Status::OutOfRange("reply too large");
@@ -73,7 +74,7 @@ Status FramedClient::ReadExactly(std::size_t n, std::string* out) {
   const Deadline deadline = Clock::now() + timeout_;
   char buf[65536];
   while (pending_.size() < n) {
-    IoResult r = ReadSome(fd_.get(), buf, sizeof(buf), deadline);
+    IoResult r = ReadSome(fd_.get(), buf, sizeof(buf), deadline, -1, spin_);
     if (r.status != IoStatus::kOk) return IoError("read", r);
     pending_.append(buf, r.bytes);
   }

@@ -13,10 +13,12 @@
 
 namespace wattson::estimator {
 
-// Connects, writes request, reads until the server closes. max_reply bounds memory.
+// Connects, writes request, reads until the server closes. max_reply bounds memory. spin > 0:
+// each read busy-polls that long before blocking (ReadSome), trading CPU for wake-up latency.
 Result<std::string> KeplerRoundTrip(const std::string& socket_path, std::string_view request,
                                     std::chrono::milliseconds timeout,
-                                    std::size_t max_reply = std::size_t{256} << 20);
+                                    std::size_t max_reply = std::size_t{256} << 20,
+                                    std::chrono::microseconds spin = std::chrono::microseconds(0));
 
 // One framed-protocol connection. Not thread-safe: one caller at a time.
 class FramedClient {
@@ -31,6 +33,8 @@ class FramedClient {
   Status Send(std::string_view request);  // for pipelining: Send, Send, Receive, Receive
   Result<std::string> Receive();
   Status Ping();
+  // Each read busy-polls up to `spin` before blocking (ReadSome); 0 (the default) never spins.
+  void set_busy_poll(std::chrono::microseconds spin) { spin_ = spin; }
 
   std::uint16_t version() const { return version_; }
   // The server's hello description (JSON).
@@ -43,6 +47,7 @@ class FramedClient {
   Status ReadExactly(std::size_t n, std::string* out);
   UniqueFd fd_;
   std::chrono::milliseconds timeout_;
+  std::chrono::microseconds spin_{0};
   std::uint16_t version_ = 0;
   std::string hello_;
   std::string pending_;  // bytes read past the last frame

@@ -57,7 +57,8 @@ EstimatorServer::EstimatorServer(ServerOptions options, RequestHandler* handler,
     : options_(std::move(options)),
       handler_(handler),
       telemetry_(telemetry),
-      logger_(logger ? std::move(logger) : MakeNullLogger()) {}
+      logger_(logger ? std::move(logger) : MakeNullLogger()),
+      spin_max_active_(std::max<std::size_t>(1, std::thread::hardware_concurrency() / 2)) {}
 
 EstimatorServer::~EstimatorServer() { Stop(); }
 
@@ -229,7 +230,14 @@ void EstimatorServer::WorkerLoop(Worker* self) {
   auto chunk = std::make_unique<char[]>(kChunkBytes);
   const int idle_ms =
       static_cast<int>(std::clamp<std::int64_t>(options_.worker_idle_exit.count(), 1, 1 << 30));
+  int next_fd = -1;  // a connection taken by the busy-poll after the previous one
   while (ok && !stopping_.load()) {
+    if (next_fd >= 0) {
+      const int fd = next_fd;
+      next_fd = -1;
+      next_fd = ServeAccepted(fd, &buf, &reply, chunk.get());
+      continue;
+    }
     epoll_event events[2];
     idle_.fetch_add(1);
     const int n = ::epoll_wait(ep.get(), events, 2, idle_ms);
@@ -261,21 +269,55 @@ void EstimatorServer::WorkerLoop(Worker* self) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       continue;
     }
-    MaybeSpawn();  // keep a worker waiting for the next connection
-    if (telemetry_ != nullptr) telemetry_->ConnectionOpened();
-    try {
-      Serve(fd, &buf, &reply, chunk.get());
-    } catch (const std::exception& e) {
-      logger_->error("estimator: connection failed: {}", e.what());
-    }
-    ::close(fd);
-    if (telemetry_ != nullptr) telemetry_->ConnectionClosed();
-    if (buf.capacity() > kKeepBufferBytes) std::string().swap(buf);
-    if (reply.capacity() > kKeepBufferBytes) std::string().swap(reply);
+    next_fd = ServeAccepted(fd, &buf, &reply, chunk.get());
   }
+  if (next_fd >= 0) ::close(next_fd);
   std::lock_guard<std::mutex> lock(workers_mu_);
   --live_workers_;
   self->done.store(true);
+}
+
+int EstimatorServer::ServeAccepted(int fd, std::string* buf, std::string* reply, char* chunk) {
+  MaybeSpawn();  // keep a worker waiting for the next connection
+  if (telemetry_ != nullptr) telemetry_->ConnectionOpened();
+  active_.fetch_add(1, std::memory_order_relaxed);
+  try {
+    Serve(fd, buf, reply, chunk);
+  } catch (const std::exception& e) {
+    logger_->error("estimator: connection failed: {}", e.what());
+  }
+  active_.fetch_sub(1, std::memory_order_relaxed);
+  ::close(fd);
+  if (telemetry_ != nullptr) telemetry_->ConnectionClosed();
+  if (buf->capacity() > kKeepBufferBytes) std::string().swap(*buf);
+  if (reply->capacity() > kKeepBufferBytes) std::string().swap(*reply);
+  return SpinAccept();
+}
+
+std::chrono::microseconds EstimatorServer::SpinBudget(std::size_t self) const {
+  // Spinning only pays while CPUs would otherwise idle (each connection also has a client
+  // thread): with other connections busy on half the CPUs or more, a spinning worker would take
+  // CPU time from one that has work.
+  if (active_.load(std::memory_order_relaxed) >= spin_max_active_ + self) {
+    return std::chrono::microseconds(0);
+  }
+  return options_.busy_poll;
+}
+
+int EstimatorServer::SpinAccept() {
+  const auto budget = SpinBudget(0);
+  if (budget.count() <= 0) return -1;
+  const auto until = Clock::now() + budget;
+  do {
+    if (stopping_.load(std::memory_order_relaxed)) return -1;
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) return fd;
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
+      return -1;  // the blocking path reports it
+    }
+    SpinPause();
+  } while (Clock::now() < until);
+  return -1;
 }
 
 bool EstimatorServer::WriteReply(int fd, std::string_view data) {
@@ -300,7 +342,7 @@ void EstimatorServer::Serve(int fd, std::string* buf, std::string* reply, char* 
   const Deadline deadline = Clock::now() + options_.read_timeout;
   std::size_t first = 0;
   for (;;) {
-    const IoResult r = ReadSome(fd, chunk, kChunkBytes, deadline, wake_fd_);
+    const IoResult r = ReadSome(fd, chunk, kChunkBytes, deadline, wake_fd_, SpinBudget(1));
     if (r.status == IoStatus::kOk) {
       const std::size_t old = buf->size();
       buf->append(chunk, r.bytes);
@@ -402,7 +444,7 @@ void EstimatorServer::ServeFramed(int fd, std::string* buf, std::string* reply, 
   // Reads until buf holds `need` bytes. Returns the failed status, or kOk.
   auto fill = [&](std::size_t need, Deadline until) -> IoStatus {
     while (buf->size() < need) {
-      const IoResult r = ReadSome(fd, chunk, kChunkBytes, until, wake_fd_);
+      const IoResult r = ReadSome(fd, chunk, kChunkBytes, until, wake_fd_, SpinBudget(1));
       if (r.status != IoStatus::kOk) return r.status;
       buf->append(chunk, r.bytes);
     }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -377,6 +378,119 @@ TEST_F(ServerTest, FramedProtocol) {
   EXPECT_THAT(*too_big, HasSubstr("exceeds the limit of 16777216 bytes"));
   EXPECT_FALSE(client->Call(NodeRequest(1)).ok());
   EXPECT_EQ(telemetry_.requests(Protocol::kFramed, Outcome::kOk), 4u);
+}
+
+double ProcessCpuMs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// CPU time the process uses over a quiet wait right after a framed reply (the server's spin).
+double CpuAfterFramedReply(FramedClient* client, const std::string& request) {
+  auto warm = client->Call(request);  // the model is loaded; the server's buffers sized
+  EXPECT_TRUE(warm.ok());
+  const double before = ProcessCpuMs();
+  auto reply = client->Call(request);
+  EXPECT_TRUE(reply.ok());
+  std::this_thread::sleep_for(400ms);
+  return ProcessCpuMs() - before;
+}
+
+TEST_F(ServerTest, BusyPollZeroDisablesSpinning) {
+  options_.busy_poll = 0us;
+  Start();
+  auto client = FramedClient::Connect(options_.socket_path, 5s);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  // Nothing spins: the server blocks right after the reply (one request costs far less).
+  EXPECT_LT(CpuAfterFramedReply(&*client, NodeRequest(4000)), 30.0);
+}
+
+TEST_F(ServerTest, BusyPollSpinsAfterAReply) {
+  options_.busy_poll = 300ms;  // far above the default, so the spin is measurable
+  Start();
+  auto client = FramedClient::Connect(options_.socket_path, 5s);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  EXPECT_GT(CpuAfterFramedReply(&*client, NodeRequest(4000)), 60.0);
+}
+
+TEST_F(ServerTest, RequestsArrivingDuringTheSpinAreServed) {
+  options_.busy_poll = 200ms;
+  Start();
+  // Framed: the next request arrives while the worker spins on recv().
+  auto client = FramedClient::Connect(options_.socket_path, 5s);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  for (int i = 1; i <= 5; ++i) {
+    auto r = client->Call(NodeRequest(i * 1000));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_NEAR(nlohmann::json::parse(*r)["powers"]["package"][0].get<double>(),
+                ExpectedPackage(i * 1000), 1e-9);
+    std::this_thread::sleep_for(2ms);
+  }
+  // Kepler: the next connection arrives while the worker spins on accept().
+  for (int i = 1; i <= 5; ++i) {
+    EXPECT_NEAR(CallJson(NodeRequest(i * 500))["powers"]["package"][0].get<double>(),
+                ExpectedPackage(i * 500), 1e-9);
+  }
+  EXPECT_EQ(telemetry_.requests(Protocol::kFramed, Outcome::kOk), 5u);
+  EXPECT_EQ(telemetry_.requests(Protocol::kKepler, Outcome::kOk), 5u);
+  // Stop is not held up for long by a spinning worker.
+  const auto t0 = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+TEST_F(ServerTest, SlowClientAfterTheSpinStillServed) {
+  options_.busy_poll = 1ms;
+  Start();
+  auto client = FramedClient::Connect(options_.socket_path, 5s);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  for (int i = 1; i <= 3; ++i) {
+    std::this_thread::sleep_for(30ms);  // long after the spin: the worker blocks in poll()
+    auto r = client->Call(NodeRequest(i * 1000));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_NEAR(nlohmann::json::parse(*r)["powers"]["package"][0].get<double>(),
+                ExpectedPackage(i * 1000), 1e-9);
+    std::this_thread::sleep_for(30ms);
+    EXPECT_NEAR(CallJson(NodeRequest(i * 700))["powers"]["package"][0].get<double>(),
+                ExpectedPackage(i * 700), 1e-9);
+  }
+  // A Kepler client that connects and sends its request only after the spin.
+  auto raw = ConnectUnix(options_.socket_path);
+  ASSERT_TRUE(raw.ok());
+  UniqueFd fd(*raw);
+  std::this_thread::sleep_for(30ms);
+  const std::string req = NodeRequest(4000);
+  ASSERT_EQ(WriteAll(fd.get(), req, std::chrono::steady_clock::now() + 1s).status, IoStatus::kOk);
+  std::string reply;
+  char buf[4096];
+  for (;;) {
+    const IoResult r = ReadSome(fd.get(), buf, sizeof(buf), std::chrono::steady_clock::now() + 5s);
+    if (r.status != IoStatus::kOk) break;
+    reply.append(buf, r.bytes);
+  }
+  EXPECT_NEAR(nlohmann::json::parse(reply)["powers"]["package"][0].get<double>(),
+              ExpectedPackage(4000), 1e-9);
+}
+
+TEST(SocketIoTest, SpinningReadTimesOutAndReadsData) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  UniqueFd a(sv[0]);
+  UniqueFd b(sv[1]);
+  char buf[16];
+  const auto t0 = std::chrono::steady_clock::now();
+  IoResult r = ReadSome(a.get(), buf, sizeof(buf), t0 + 30ms, -1, 5ms);
+  EXPECT_EQ(r.status, IoStatus::kTimeout);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(1ms);
+    (void)::send(b.get(), "hi", 2, MSG_NOSIGNAL);
+  });
+  r = ReadSome(a.get(), buf, sizeof(buf), std::chrono::steady_clock::now() + 5s, -1, 50ms);
+  writer.join();
+  ASSERT_EQ(r.status, IoStatus::kOk);
+  EXPECT_EQ(std::string(buf, r.bytes), "hi");
 }
 
 TEST_F(ServerTest, FramedHandshakeErrors) {

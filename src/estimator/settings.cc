@@ -101,6 +101,9 @@ Result<EstimatorSettings> ResolveEstimatorSettings(const KeyValues& flags,
   WATTSON_RETURN_IF_ERROR(integer(kKeyIdleTimeoutMs, 1, 86'400'000, [&](long long n) {
     s.server.idle_timeout = std::chrono::milliseconds(n);
   }));
+  WATTSON_RETURN_IF_ERROR(integer(kKeyBusyPollUs, 0, 10'000, [&](long long n) {
+    s.server.busy_poll = std::chrono::microseconds(n);
+  }));
   WATTSON_RETURN_IF_ERROR(integer(kKeyRefreshSeconds, 0, 86'400 * 30, [&](long long n) {
     s.refresh_interval = std::chrono::seconds(n);
   }));

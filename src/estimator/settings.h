@@ -38,6 +38,8 @@ inline constexpr std::string_view kKeyMetricsAddress = "WATTSON_ESTIMATOR_METRIC
 inline constexpr std::string_view kKeyDynPowerRule = "WATTSON_ESTIMATOR_DYN_POWER_RULE";
 inline constexpr std::string_view kKeyTrainerMatch = "WATTSON_ESTIMATOR_TRAINER_MATCH";
 inline constexpr std::string_view kKeyFetchTimeoutMs = "WATTSON_ESTIMATOR_FETCH_TIMEOUT_MS";
+// Server busy-poll in µs (ServerOptions::busy_poll), 0..10000; 0 disables.
+inline constexpr std::string_view kKeyBusyPollUs = "WATTSON_ESTIMATOR_BUSY_POLL_US";
 
 // flags: the keys given on the command line (key → value); config: the other layers.
 Result<EstimatorSettings> ResolveEstimatorSettings(const KeyValues& flags,

@@ -54,5 +54,23 @@ TEST(SettingsTest, BadValuesSayWhereTheyCameFrom) {
   EXPECT_FALSE(ResolveEstimatorSettings({}, config3).ok());
 }
 
+TEST(SettingsTest, BusyPollKey) {
+  ConfigLookup none(MapEnv({}), {}, "");
+  auto d = ResolveEstimatorSettings({}, none);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_GT(d->server.busy_poll.count(), 0);  // on by default
+  ConfigLookup off(MapEnv({{"WATTSON_ESTIMATOR_BUSY_POLL_US", "0"}}), {}, "");
+  auto s = ResolveEstimatorSettings({}, off);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->server.busy_poll.count(), 0);
+  auto t = ResolveEstimatorSettings(KeyValues{{"WATTSON_ESTIMATOR_BUSY_POLL_US", "200"}}, off);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->server.busy_poll.count(), 200);
+  EXPECT_FALSE(
+      ResolveEstimatorSettings(KeyValues{{"WATTSON_ESTIMATOR_BUSY_POLL_US", "-1"}}, none).ok());
+  EXPECT_FALSE(
+      ResolveEstimatorSettings(KeyValues{{"WATTSON_ESTIMATOR_BUSY_POLL_US", "20000"}}, none).ok());
+}
+
 }  // namespace
 }  // namespace wattson::estimator

@@ -6,6 +6,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -35,7 +37,22 @@ void UniqueFd::reset(int fd) {
   fd_ = fd;
 }
 
-IoResult ReadSome(int fd, char* buf, std::size_t cap, Deadline deadline, int wake_fd) {
+void SpinPause() {
+  for (int i = 0; i < 8; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#else
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+  }
+}
+
+IoResult ReadSome(int fd, char* buf, std::size_t cap, Deadline deadline, int wake_fd,
+                  std::chrono::microseconds spin) {
+  bool spin_started = false;
+  Deadline spin_until{};
   for (;;) {
     const ssize_t n = ::recv(fd, buf, cap, 0);
     if (n > 0) return {IoStatus::kOk, static_cast<std::size_t>(n), 0};
@@ -43,6 +60,17 @@ IoResult ReadSome(int fd, char* buf, std::size_t cap, Deadline deadline, int wak
     if (errno == EINTR) continue;
     if (errno == ECONNRESET || errno == EPIPE) return {IoStatus::kClosed, 0, errno};
     if (errno != EAGAIN && errno != EWOULDBLOCK) return {IoStatus::kError, 0, errno};
+    if (spin.count() > 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!spin_started) {
+        spin_started = true;
+        spin_until = std::min<Deadline>(now + spin, deadline);
+      }
+      if (now < spin_until) {
+        SpinPause();
+        continue;
+      }
+    }
     for (;;) {
       const int ms = RemainingMs(deadline);
       if (ms == 0) return {IoStatus::kTimeout, 0, 0};

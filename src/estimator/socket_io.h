@@ -32,8 +32,15 @@ struct IoResult {
 };
 
 // Reads at least one byte (up to cap) unless the deadline passes, the peer closes, or wake_fd
-// (if >= 0) becomes readable. fd must be non-blocking.
-IoResult ReadSome(int fd, char* buf, std::size_t cap, Deadline deadline, int wake_fd = -1);
+// (if >= 0) becomes readable. fd must be non-blocking. With spin > 0, a read that finds no data
+// first retries recv() with a CPU pause between tries for up to `spin` (busy-poll: the thread
+// stays on its CPU, so data arriving then is taken without a wake-up), then blocks in poll();
+// wake_fd is only watched while blocked, so a stop is noticed at most `spin` late.
+IoResult ReadSome(int fd, char* buf, std::size_t cap, Deadline deadline, int wake_fd = -1,
+                  std::chrono::microseconds spin = std::chrono::microseconds(0));
+
+// One short busy-wait step (the CPU's pause/yield hint, a few times), for bounded spin loops.
+void SpinPause();
 
 // Writes all of data before the deadline (partial writes and EAGAIN handled). fd must be
 // non-blocking. Wake is not watched: a started reply is finished or times out.
