@@ -208,11 +208,12 @@ bool RootedHostFs::Exists(std::string_view path) const {
   return ::stat((root_ + *norm).c_str(), &st) == 0;
 }
 
-// Rereads one file instance of a FakeHostFs: gone once the path was removed, even if recreated.
+// Rereads one file instance of a FakeHostFs, which it holds as an fd holds its file: gone once
+// the path was removed, even if recreated.
 class FakeHostFs::Handle final : public HostFileHandle {
  public:
-  Handle(const FakeHostFs& fs, std::string path, std::uint64_t id)
-      : fs_(fs), path_(std::move(path)), id_(id) {}
+  Handle(const FakeHostFs& fs, std::string path, std::shared_ptr<const File> file)
+      : fs_(fs), path_(std::move(path)), file_(std::move(file)) {}
   ~Handle() override {
     std::lock_guard lock(fs_.mu_);
     --fs_.open_handles_;
@@ -222,29 +223,28 @@ class FakeHostFs::Handle final : public HostFileHandle {
 
   Status Reread(std::string* out, std::size_t max_bytes) override {
     std::lock_guard lock(fs_.mu_);
-    auto it = fs_.files_.find(path_);
-    if (it == fs_.files_.end() || it->second.id != id_) {
+    if (file_->removed) {
       return Status::NotFound(fmt::format("{}: no such process", fs_.Describe(path_)));
     }
-    if (it->second.content.size() > max_bytes) {
+    if (file_->content.size() > max_bytes) {
       return Status::OutOfRange(
           fmt::format("{} is larger than {} bytes", fs_.Describe(path_), max_bytes));
     }
-    out->assign(it->second.content);
+    out->assign(file_->content);
     return Status::Ok();
   }
 
  private:
   const FakeHostFs& fs_;
   std::string path_;
-  std::uint64_t id_;
+  std::shared_ptr<const File> file_;
 };
 
 void FakeHostFs::SetFile(std::string path, std::string content) {
   std::lock_guard lock(mu_);
   auto [it, created] = files_.try_emplace(std::move(path));
-  it->second.content = std::move(content);
-  if (created) it->second.id = next_id_++;
+  if (created) it->second = std::make_shared<File>();
+  it->second->content = std::move(content);
 }
 
 std::size_t FakeHostFs::open_handles() const {
@@ -258,12 +258,15 @@ Result<std::unique_ptr<HostFileHandle>> FakeHostFs::DoOpenForReread(std::string_
   auto it = files_.find(norm);
   if (it == files_.end()) return Status::NotFound(fmt::format("{}: no such file", Describe(norm)));
   ++open_handles_;
-  return std::unique_ptr<HostFileHandle>(std::make_unique<Handle>(*this, norm, it->second.id));
+  return std::unique_ptr<HostFileHandle>(std::make_unique<Handle>(*this, norm, it->second));
 }
 
 void FakeHostFs::RemoveFile(const std::string& path) {
   std::lock_guard lock(mu_);
-  files_.erase(path);
+  auto it = files_.find(path);
+  if (it == files_.end()) return;
+  it->second->removed = true;  // open handles see it gone
+  files_.erase(it);
 }
 
 std::string FakeHostFs::Describe(std::string_view path) const {
@@ -275,10 +278,10 @@ Result<std::string> FakeHostFs::DoReadFile(std::string_view path, std::size_t ma
   std::lock_guard lock(mu_);
   auto it = files_.find(norm);
   if (it == files_.end()) return Status::NotFound(fmt::format("{}: no such file", Describe(norm)));
-  if (it->second.content.size() > max_bytes) {
+  if (it->second->content.size() > max_bytes) {
     return Status::OutOfRange(fmt::format("{} is larger than {} bytes", Describe(norm), max_bytes));
   }
-  return it->second.content;
+  return it->second->content;
 }
 
 Result<std::vector<std::string>> FakeHostFs::ListDir(std::string_view path) const {
@@ -286,12 +289,22 @@ Result<std::vector<std::string>> FakeHostFs::ListDir(std::string_view path) cons
   const std::string prefix = norm == "/" ? "/" : norm + "/";
   std::lock_guard lock(mu_);
   std::vector<std::string> names;
-  for (auto it = files_.lower_bound(prefix); it != files_.end(); ++it) {
+  std::string next;
+  for (auto it = files_.lower_bound(prefix); it != files_.end();) {
     const std::string_view p = it->first;
     if (p.substr(0, prefix.size()) != prefix) break;
     const std::string_view rest = p.substr(prefix.size());
-    const std::string_view name = rest.substr(0, rest.find('/'));
+    const std::size_t slash = rest.find('/');
+    const std::string_view name = rest.substr(0, slash);
     if (!name.empty() && (names.empty() || names.back() != name)) names.emplace_back(name);
+    if (slash == std::string_view::npos) {
+      ++it;
+      continue;
+    }
+    // Skip the rest of this subdirectory: every path below it sorts before prefix + name + '0'
+    // ('0' follows '/').
+    next.assign(prefix).append(name).push_back('/' + 1);
+    it = files_.lower_bound(next);
   }
   if (names.empty()) {
     return Status::NotFound(fmt::format("{}: no such directory", Describe(norm)));

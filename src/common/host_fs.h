@@ -107,11 +107,10 @@ class FakeHostFs final : public HostFs {
   class Handle;
   struct File {
     std::string content;
-    std::uint64_t id = 0;  // a new id each time the path is created
+    bool removed = false;  // RemoveFile ended it (handles hold it as an fd holds its file)
   };
-  mutable std::mutex mu_;
-  std::map<std::string, File, std::less<>> files_;
-  std::uint64_t next_id_ = 1;
+  mutable std::mutex mu_;  // guards files_ and every File's fields
+  std::map<std::string, std::shared_ptr<File>, std::less<>> files_;
   mutable std::size_t open_handles_ = 0;
 };
 
