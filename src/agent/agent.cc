@@ -41,7 +41,7 @@ Agent::Agent(AgentOptions options, AgentDeps deps)
     : options_(std::move(options)),
       deps_(std::move(deps)),
       attributor_(options_.attribution),
-      ledger_(options_.ledger),
+      ledger_(std::make_shared<attribution::EnergyLedger>(options_.ledger)),
       tracker_(options_.tracker),
       scanner_(*deps_.fs, *deps_.clock, options_.scan) {
   if (!deps_.logger) deps_.logger = MakeNullLogger();
@@ -249,9 +249,15 @@ void Agent::Estimate(const FeatureValues& features, Seconds dt,
 
 const Agent::Identity& Agent::IdentityOf(const usage::ProcessUsage& p) {
   auto it = identities_.find(p.key);
-  if (it != identities_.end() && it->second.key.command == p.comm) return it->second;
+  // Known, and neither exec (comm) nor a cgroup move (the scanner rereads the cgroup now and
+  // then) changed it: as before.
+  if (it != identities_.end() && it->second.key.command == p.comm &&
+      it->second.cgroup_path == p.cgroup_path) {
+    return it->second;
+  }
   Identity ident;
   ident.id = usage::IdentifyProcess(p.kernel_thread, p.cgroup_path);
+  ident.cgroup_path = p.cgroup_path;
   attribution::WorkloadKey& k = ident.key;
   k.pid = p.key.pid;
   k.start_time = p.key.start_time_ticks;
@@ -294,7 +300,7 @@ TickReport Agent::Tick() {
           &report, static_cast<std::uint64_t>(scan->read_errors));
   }
   const std::optional<usage::NodeCpuTimes> prev_node = previous_node_;
-  usage::UsageTick usage = tracker_.Update(*scan);
+  usage::UsageTick usage = tracker_.Update(std::move(*scan));
   for (const auto& e : usage.ended) identities_.erase(e.key);
   report.processes = usage.processes.size();
   const bool baseline = !have_baseline_ || usage.baseline;
@@ -335,8 +341,16 @@ TickReport Agent::Tick() {
   }
   input.workloads.reserve(usage.processes.size());
   std::unordered_map<std::string, usage::ResolvedWorkload> resolved;  // this tick, by container
+  // Processes that used no CPU get no energy in any zone (the split is by CPU time; idle goes by
+  // CPU share or to active containers only): they skip attribution and only keep their series
+  // alive in the ledger.
+  std::vector<const attribution::WorkloadKey*> idle;
   for (const auto& p : usage.processes) {
     const Identity& ident = IdentityOf(p);
+    if (!(p.cpu_time_delta.value() > 0)) {
+      idle.push_back(&ident.key);
+      continue;
+    }
     attribution::WorkloadUsage w;
     w.key = ident.key;
     if (deps_.pods && !ident.id.pod_uid.empty()) {
@@ -355,12 +369,12 @@ TickReport Agent::Tick() {
   } else {
     unhealthy_.clear();
   }
-  auto result = attributor_.Tick(input);
+  auto result = attributor_.Tick(std::move(input));
   if (!result.ok()) {
     Error("attribution", result.status().message(), &report);
   } else {
     for (const auto& w : result->warnings) deps_.logger->debug("attribution: {}", w);
-    ledger_.Apply(*result);
+    ledger_->Apply(*result, idle);
     report.attributed = true;
     report.result = std::move(result).value();
   }
@@ -395,7 +409,8 @@ void Agent::Publish(Seconds tick_duration) {
   status.ticks_total = ticks_;
   status.last_tick_duration = tick_duration;
   status.unhealthy_reason = unhealthy_;
-  deps_.state->Publish(ledger_.Snapshot(), std::move(status));
+  deps_.state->Publish(std::shared_ptr<const attribution::EnergyLedger>(ledger_),
+                       std::move(status));
 }
 
 void Agent::Run() {

@@ -98,7 +98,7 @@ class Agent {
   const std::map<std::string, std::uint64_t>& source_errors() const { return source_errors_; }
   // Zone name → what covers it ("rapl-sysfs", "model <id>", ...), as logged at start.
   const std::map<std::string, std::string>& coverage() const { return coverage_; }
-  const attribution::EnergyLedger& ledger() const { return ledger_; }
+  const attribution::EnergyLedger& ledger() const { return *ledger_; }
 
  private:
   struct Meter {
@@ -109,6 +109,7 @@ class Agent {
   struct Identity {
     usage::WorkloadIdentity id;
     attribution::WorkloadKey key;  // without the pod names (resolved per tick)
+    std::string cgroup_path;       // what id was derived from
   };
   struct ProcessKeyHash {
     std::size_t operator()(const usage::ProcessKey& k) const {
@@ -138,7 +139,8 @@ class Agent {
   AgentDeps deps_;
   std::vector<Meter> meters_;
   attribution::Attributor attributor_;
-  attribution::EnergyLedger ledger_;
+  // Shared with the export state, which snapshots it when a reader asks (not every tick).
+  std::shared_ptr<attribution::EnergyLedger> ledger_;
   usage::UsageTracker tracker_;
   usage::ProcScanner scanner_;
   std::optional<usage::NodeCpuTimes> previous_node_;

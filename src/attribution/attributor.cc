@@ -90,6 +90,20 @@ IdleEstimate Attributor::EstimateIdle(const ZoneEnergy& zone, Seconds dt,
 }
 
 Result<TickResult> Attributor::Tick(const TickInput& input) {
+  WATTSON_ASSIGN_OR_RETURN(TickResult result, Split(input));
+  result.workloads.reserve(input.workloads.size());
+  for (const WorkloadUsage& w : input.workloads) result.workloads.push_back(w.key);
+  return result;
+}
+
+Result<TickResult> Attributor::Tick(TickInput&& input) {
+  WATTSON_ASSIGN_OR_RETURN(TickResult result, Split(input));
+  result.workloads.reserve(input.workloads.size());
+  for (WorkloadUsage& w : input.workloads) result.workloads.push_back(std::move(w.key));
+  return result;
+}
+
+Result<TickResult> Attributor::Split(const TickInput& input) {
   const double dt = input.dt.value();
   if (!std::isfinite(dt) || dt <= 0.0) {
     return Status::InvalidArgument(
@@ -139,7 +153,6 @@ Result<TickResult> Attributor::Tick(const TickInput& input) {
   std::vector<CleanUsage> usage(n);
   std::size_t repaired = 0;
   double cpu_total = 0.0;
-  result.workloads.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     const WorkloadUsage& w = input.workloads[i];
     CleanUsage& u = usage[i];
@@ -159,7 +172,6 @@ Result<TickResult> Attributor::Tick(const TickInput& input) {
     u.active = u.cpu > 0.0 || u.instructions.value_or(0.0) > 0.0 ||
                u.cache_misses.value_or(0.0) > 0.0 || u.gpu.value_or(0.0) > 0.0;
     cpu_total += u.cpu;
-    result.workloads.push_back(w.key);
   }
   if (repaired > 0) {
     result.warnings.push_back(fmt::format(

@@ -39,6 +39,8 @@ class Attributor {
   // malformed zones (NaN or negative energy, empty name, duplicates) and usage values are
   // repaired or dropped and listed in TickResult::warnings.
   Result<TickResult> Tick(const TickInput& input);
+  // The same, moving the workload keys into the result instead of copying them.
+  Result<TickResult> Tick(TickInput&& input);
 
   const AttributorOptions& options() const { return options_; }
 
@@ -47,6 +49,8 @@ class Attributor {
     bool model = false;
     std::unique_ptr<IdleEstimator> estimator;
   };
+  // Tick without TickResult::workloads (the callers fill it).
+  Result<TickResult> Split(const TickInput& input);
   IdleEstimate EstimateIdle(const ZoneEnergy& zone, Seconds dt, std::optional<double> util);
 
   AttributorOptions options_;

@@ -15,11 +15,34 @@ double Amount(Joules j) {
 
 // Internal map keys of the overflow series; a NUL byte cannot occur in a real id.
 const std::string kOverflowKey = std::string(1, '\0') + "overflow";
+const std::string kSystemContainerKey(kSystemContainerId);
 
-std::string PodKey(const WorkloadKey& k) {
+// The pod's map key: its UID (no copy), else namespace/name built in *scratch, else empty.
+const std::string& PodKey(const WorkloadKey& k, std::string* scratch) {
   if (!k.pod_uid.empty()) return k.pod_uid;
-  if (!k.pod_name.empty()) return k.pod_namespace + "/" + k.pod_name;
-  return {};
+  scratch->clear();
+  if (!k.pod_name.empty()) *scratch = k.pod_namespace + "/" + k.pod_name;
+  return *scratch;
+}
+
+// Label fields are rewritten every tick with what is nearly always the same text: compare first.
+void SetLabel(std::string& field, const std::string& value) {
+  if (field != value) field = value;
+}
+void SetLabel(std::string& field, std::string_view value) {
+  if (field != value) field.assign(value);
+}
+
+void SetLabels(WorkloadKey& dst, const WorkloadKey& src) {
+  dst.pid = src.pid;
+  dst.start_time = src.start_time;
+  SetLabel(dst.container_id, src.container_id);
+  SetLabel(dst.container_name, src.container_name);
+  SetLabel(dst.pod_uid, src.pod_uid);
+  SetLabel(dst.pod_name, src.pod_name);
+  SetLabel(dst.pod_namespace, src.pod_namespace);
+  SetLabel(dst.vm_id, src.vm_id);
+  SetLabel(dst.command, src.command);
 }
 
 template <typename Map>
@@ -79,7 +102,21 @@ void EnergyLedger::Touch(Entry& e) const {
   }
 }
 
-void EnergyLedger::Apply(const TickResult& r) {
+void EnergyLedger::KeepAlive(const WorkloadKey& key, std::string* scratch) {
+  // What a zero-energy row does: touch what exists, create nothing.
+  if (auto it = processes_.find(std::make_pair(key.pid, key.start_time)); it != processes_.end()) {
+    Touch(it->second.e);
+  }
+  auto touch = [&](auto& map, const std::string& k) {
+    if (k.empty()) return;
+    if (auto it = map.find(k); it != map.end()) Touch(it->second.e);
+  };
+  touch(containers_, key.container_id.empty() ? kSystemContainerKey : key.container_id);
+  touch(pods_, PodKey(key, scratch));
+  touch(vms_, key.vm_id);
+}
+
+void EnergyLedger::Apply(const TickResult& r, std::span<const WorkloadKey* const> idle) {
   std::lock_guard lock(mu_);
   const double dt = std::isfinite(r.dt.value()) && r.dt.value() > 0.0 ? r.dt.value() : 0.0;
   ++ticks_;
@@ -131,6 +168,7 @@ void EnergyLedger::Apply(const TickResult& r) {
       r.dynamic.size() == r.workloads.size() * nz && r.idle.size() == r.dynamic.size();
   std::vector<Entry*> targets;
   targets.reserve(4);
+  std::string pod_key_scratch;
   for (std::size_t w = 0; dims_ok && w < r.workloads.size(); ++w) {
     const WorkloadKey& key = r.workloads[w];
     double energy = 0.0;
@@ -144,7 +182,7 @@ void EnergyLedger::Apply(const TickResult& r) {
     const auto pkey = std::make_pair(key.pid, key.start_time);
     auto pit = processes_.find(pkey);
     if (pit != processes_.end()) {
-      pit->second.key = key;
+      SetLabels(pit->second.key, key);
       targets.push_back(&pit->second.e);
     } else if (may_create) {
       const auto okey = std::make_pair(kOverflowPid, std::uint64_t{0});
@@ -187,39 +225,41 @@ void EnergyLedger::Apply(const TickResult& r) {
     };
     const bool host = key.container_id.empty();
     place(
-        containers_, host ? std::string(kSystemContainerId) : key.container_id,
-        options_.max_containers, &overflow_[1],
+        containers_, host ? kSystemContainerKey : key.container_id, options_.max_containers,
+        &overflow_[1],
         [&](ContainerSeries& c) {
           if (host) {
-            c.container_id = c.container_name = c.pod_name = std::string(kSystemContainerId);
-            c.pod_namespace = std::string(kSystemNamespace);
+            SetLabel(c.container_id, kSystemContainerId);
+            SetLabel(c.container_name, kSystemContainerId);
+            SetLabel(c.pod_name, kSystemContainerId);
+            SetLabel(c.pod_namespace, kSystemNamespace);
             return;
           }
-          c.container_id = key.container_id;
-          if (!key.container_name.empty()) c.container_name = key.container_name;
-          if (!key.pod_uid.empty()) c.pod_uid = key.pod_uid;
-          if (!key.pod_name.empty()) c.pod_name = key.pod_name;
-          if (!key.pod_namespace.empty()) c.pod_namespace = key.pod_namespace;
+          SetLabel(c.container_id, key.container_id);
+          if (!key.container_name.empty()) SetLabel(c.container_name, key.container_name);
+          if (!key.pod_uid.empty()) SetLabel(c.pod_uid, key.pod_uid);
+          if (!key.pod_name.empty()) SetLabel(c.pod_name, key.pod_name);
+          if (!key.pod_namespace.empty()) SetLabel(c.pod_namespace, key.pod_namespace);
         },
         [](ContainerSeries& c) {
           c.container_id = c.container_name = c.pod_name = std::string(kOverflowName);
           c.pod_namespace = std::string(kOverflowName);
         });
-    const std::string pod_key = PodKey(key);
+    const std::string& pod_key = PodKey(key, &pod_key_scratch);
     if (!pod_key.empty()) {
       place(
           pods_, pod_key, options_.max_pods, &overflow_[2],
           [&](PodSeries& p) {
-            if (!key.pod_uid.empty()) p.pod_uid = key.pod_uid;
-            if (!key.pod_name.empty()) p.pod_name = key.pod_name;
-            if (!key.pod_namespace.empty()) p.pod_namespace = key.pod_namespace;
+            if (!key.pod_uid.empty()) SetLabel(p.pod_uid, key.pod_uid);
+            if (!key.pod_name.empty()) SetLabel(p.pod_name, key.pod_name);
+            if (!key.pod_namespace.empty()) SetLabel(p.pod_namespace, key.pod_namespace);
           },
           [](PodSeries& p) { p.pod_name = p.pod_namespace = std::string(kOverflowName); });
     }
     if (!key.vm_id.empty()) {
       place(
           vms_, key.vm_id, options_.max_vms, &overflow_[3],
-          [&](VmSeries& v) { v.vm_id = key.vm_id; },
+          [&](VmSeries& v) { SetLabel(v.vm_id, key.vm_id); },
           [](VmSeries& v) { v.vm_id = std::string(kOverflowName); });
     }
 
@@ -238,6 +278,10 @@ void EnergyLedger::Apply(const TickResult& r) {
     }
   }
 
+  for (const WorkloadKey* k : idle) {
+    if (k != nullptr) KeepAlive(*k, &pod_key_scratch);
+  }
+
   // Retention: ended workloads keep their counters for `retention`, then go.
   const double retention = options_.retention.value();
   auto expired = [&](const Entry& e) { return time_ - e.last_seen > retention; };
@@ -247,11 +291,16 @@ void EnergyLedger::Apply(const TickResult& r) {
   EraseIf(vms_, [&](const auto& v) { return expired(v.e); });
 }
 
-void EnergyLedger::FillSeries(const Entry& e, SeriesEnergy* out) const {
+std::vector<std::size_t> EnergyLedger::ZoneOrder() const {
   std::vector<std::size_t> order(zone_names_.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::sort(order.begin(), order.end(),
             [&](std::size_t a, std::size_t b) { return zone_names_[a] < zone_names_[b]; });
+  return order;
+}
+
+void EnergyLedger::FillSeries(const Entry& e, const std::vector<std::size_t>& order,
+                              SeriesEnergy* out) const {
   out->energy.clear();
   out->energy.reserve(order.size());
   for (std::size_t idx : order) {
@@ -281,12 +330,13 @@ std::shared_ptr<const LedgerSnapshot> EnergyLedger::Build() const {
   snap->overflow_pods = overflow_[2];
   snap->overflow_vms = overflow_[3];
 
+  const std::vector<std::size_t> order = ZoneOrder();
   snap->processes.reserve(processes_.size());
   for (const auto& [k, p] : processes_) {
     ProcessSeries s;
     s.key = p.key;
     s.overflow = p.key.pid == kOverflowPid;
-    FillSeries(p.e, &s);
+    FillSeries(p.e, order, &s);
     snap->processes.push_back(std::move(s));
   }
   std::sort(snap->processes.begin(), snap->processes.end(),
@@ -297,7 +347,7 @@ std::shared_ptr<const LedgerSnapshot> EnergyLedger::Build() const {
     out.reserve(map.size());
     for (const auto& [k, c] : map) {
       auto s = c.labels;
-      FillSeries(c.e, &s);
+      FillSeries(c.e, order, &s);
       out.push_back(std::move(s));
     }
   };
@@ -316,6 +366,11 @@ std::shared_ptr<const LedgerSnapshot> EnergyLedger::Build() const {
     return std::tie(a.overflow, a.vm_id) < std::tie(b.overflow, b.vm_id);
   });
   return snap;
+}
+
+std::vector<NodeZoneSeries> EnergyLedger::NodeZones() const {
+  std::lock_guard lock(mu_);
+  return node_;
 }
 
 std::shared_ptr<const LedgerSnapshot> EnergyLedger::Snapshot() const {

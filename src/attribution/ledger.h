@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -114,11 +115,17 @@ class EnergyLedger {
   explicit EnergyLedger(LedgerOptions options = {});
 
   // Adds one tick. Every energy in result must be finite and >= 0 (Attributor guarantees it);
-  // others are counted as 0.
-  void Apply(const TickResult& result);
+  // others are counted as 0. idle: workloads also alive this tick that used nothing and were
+  // left out of result (the agent does not attribute zero usage): their series, and those of
+  // their container, pod and VM, are kept alive exactly as a zero-energy row in result would
+  // keep them, except that existing series' labels are not rewritten from these keys.
+  void Apply(const TickResult& result, std::span<const WorkloadKey* const> idle = {});
 
-  // The state after the latest Apply(); cheap when nothing changed since the last call.
+  // The state after the latest Apply(), built on the first call after it (a copy of every
+  // series): readers that want it less often than every tick save the copies.
   std::shared_ptr<const LedgerSnapshot> Snapshot() const;
+  // Only the node's zones after the latest Apply() (a few entries; no workload series copied).
+  std::vector<NodeZoneSeries> NodeZones() const;
 
   const LedgerOptions& options() const { return options_; }
 
@@ -149,7 +156,9 @@ class EnergyLedger {
 
   std::size_t ZoneIndex(const std::string& zone);
   void Touch(Entry& e) const;
-  void FillSeries(const Entry& e, SeriesEnergy* out) const;
+  void KeepAlive(const WorkloadKey& key, std::string* scratch);
+  std::vector<std::size_t> ZoneOrder() const;  // zone-name indices sorted by name
+  void FillSeries(const Entry& e, const std::vector<std::size_t>& order, SeriesEnergy* out) const;
   std::shared_ptr<const LedgerSnapshot> Build() const;
 
   LedgerOptions options_;

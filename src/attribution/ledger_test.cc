@@ -108,6 +108,78 @@ TEST(EnergyLedgerTest, RetentionKeepsEndedWorkloadsForABoundedTime) {
   EXPECT_DOUBLE_EQ(Dyn(s->containers[0], "package"), 15.0 + 4 * 30.0);
 }
 
+// The agent leaves processes that used no CPU out of attribution and passes them as idle keys:
+// the ledger must end up exactly as with zero-usage rows in the result (kept alive, nothing
+// created, retention from the last tick they were seen).
+TEST(EnergyLedgerTest, IdleKeysKeepSeriesAliveLikeZeroUsageRows) {
+  LedgerOptions opt;
+  opt.retention = Seconds(10.0);
+  Attributor with_rows_attributor, with_keys_attributor;
+  EnergyLedger with_rows(opt), with_keys(opt);
+  // pid 1 (c1, pod a) runs once, then idles; pid 2 (c2, pod b, vm-1) runs throughout; pid 3
+  // (c3) never runs; pid 4 (host) runs once, then idles, then ends.
+  const auto one = [](std::int64_t pid, double cpu) {
+    switch (pid) {
+      case 1:
+        return Proc(1, cpu, "c1", "a");
+      case 2:
+        return Proc(2, cpu, "c2", "b", "vm-1");
+      case 3:
+        return Proc(3, cpu, "c3");
+      default:
+        return Proc(4, cpu);
+    }
+  };
+  for (int t = 0; t < 8; ++t) {
+    std::vector<std::pair<std::int64_t, double>> alive = {{1, t == 0 ? 1.0 : 0.0}, {2, 0.5}};
+    alive.push_back({3, 0.0});
+    if (t < 2) alive.push_back({4, t == 0 ? 2.0 : 0.0});
+    std::vector<WorkloadUsage> rows, active;
+    std::vector<WorkloadKey> idle_keys;
+    for (auto [pid, cpu] : alive) {
+      rows.push_back(one(pid, cpu));
+      if (cpu > 0) {
+        active.push_back(one(pid, cpu));
+      } else {
+        idle_keys.push_back(one(pid, 0.0).key);
+      }
+    }
+    std::vector<const WorkloadKey*> idle;
+    for (const auto& k : idle_keys) idle.push_back(&k);
+    with_rows.Apply(*with_rows_attributor.Tick(Tick(3.0, 30.0, rows)));
+    with_keys.Apply(*with_keys_attributor.Tick(Tick(3.0, 30.0, active)), idle);
+
+    const auto a = with_rows.Snapshot();
+    const auto b = with_keys.Snapshot();
+    SCOPED_TRACE(t);
+    ASSERT_EQ(a->processes.size(), b->processes.size());
+    for (std::size_t i = 0; i < a->processes.size(); ++i) {
+      EXPECT_EQ(a->processes[i].key.pid, b->processes[i].key.pid);
+      EXPECT_EQ(a->processes[i].active, b->processes[i].active);
+      EXPECT_DOUBLE_EQ(Dyn(a->processes[i], "package"), Dyn(b->processes[i], "package"));
+      EXPECT_DOUBLE_EQ(a->processes[i].power.value(), b->processes[i].power.value());
+    }
+    ASSERT_EQ(a->containers.size(), b->containers.size());
+    for (std::size_t i = 0; i < a->containers.size(); ++i) {
+      EXPECT_EQ(a->containers[i].container_id, b->containers[i].container_id);
+      EXPECT_EQ(a->containers[i].active, b->containers[i].active);
+      EXPECT_DOUBLE_EQ(Dyn(a->containers[i], "package"), Dyn(b->containers[i], "package"));
+    }
+    ASSERT_EQ(a->pods.size(), b->pods.size());
+    for (std::size_t i = 0; i < a->pods.size(); ++i) {
+      EXPECT_EQ(a->pods[i].active, b->pods[i].active);
+      EXPECT_DOUBLE_EQ(Dyn(a->pods[i], "package"), Dyn(b->pods[i], "package"));
+    }
+    ASSERT_EQ(a->vms.size(), b->vms.size());
+    EXPECT_DOUBLE_EQ(a->node.front().dynamic.value(), b->node.front().dynamic.value());
+    // pid 3 never used anything: no series at all; pid 1 is kept although idle since tick 1.
+    EXPECT_EQ(FindProc(*b, 3), nullptr);
+    EXPECT_NE(FindProc(*b, 1), nullptr);
+    // pid 4 ended after tick 1: still listed until the retention of 10 s has passed.
+    EXPECT_EQ(FindProc(*b, 4) != nullptr, t < 5);
+  }
+}
+
 TEST(EnergyLedgerTest, OverflowFoldsExtraWorkloadsAndConserves) {
   LedgerOptions opt;
   opt.max_processes = 2;

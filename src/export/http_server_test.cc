@@ -32,6 +32,38 @@ TEST(ExportStateTest, HistoryKeepsTheWindow) {
   EXPECT_EQ(small.History().size(), 5u);
 }
 
+TEST(ExportStateTest, LiveLedgerIsSnapshotWhenReadOncePerTick) {
+  FakeClock clock;
+  ExportState state(clock);
+  auto ledger = std::make_shared<attribution::EnergyLedger>();
+  attribution::Attributor attributor;
+  ledger->Apply(*attributor.Tick(testing::ScenarioTick()));
+  state.Publish(std::shared_ptr<const attribution::EnergyLedger>(ledger),
+                testing::ScenarioStatus());
+  // History comes from the node zones at publish time, as with a fixed snapshot.
+  ASSERT_EQ(state.History().size(), 1u);
+  EXPECT_DOUBLE_EQ(state.History().back().total_watts, 50.0);
+  const ExportView a = state.View();
+  const ExportView b = state.View();
+  ASSERT_TRUE(a.ledger);
+  EXPECT_EQ(a.ledger->ticks, 1u);
+  EXPECT_EQ(a.ledger.get(), b.ledger.get());  // one build per tick, shared by readers
+  EXPECT_EQ(a.ledger->processes.size(), 4u);
+  // A later tick is seen by the next reader, and the earlier snapshot is unchanged.
+  ledger->Apply(*attributor.Tick(testing::ScenarioTick()));
+  const ExportView c = state.View();
+  EXPECT_EQ(c.ledger->ticks, 2u);
+  EXPECT_EQ(a.ledger->ticks, 1u);
+  EXPECT_DOUBLE_EQ(c.ledger->node.front().dynamic.value(),
+                   2 * a.ledger->node.front().dynamic.value());
+  // The same numbers as a snapshot published directly.
+  ExportState fixed(clock);
+  fixed.Publish(testing::ScenarioLedger(), testing::ScenarioStatus());
+  EXPECT_EQ(fixed.View().ledger->ticks, 2u);
+  EXPECT_DOUBLE_EQ(fixed.View().ledger->node.front().dynamic.value(),
+                   c.ledger->node.front().dynamic.value());
+}
+
 TEST(HealthTest, States) {
   FakeClock clock;
   ExportState state(clock);

@@ -1,7 +1,9 @@
-// ExportState: what the agent's tick thread publishes for the exporters (the ledger snapshot plus
-// the agent's own status: node info, models and their provenance, source errors, tick timing),
-// and a ring buffer of recent node power for the web view. Publish() and the readers are
-// thread-safe; readers get immutable shared copies and never block a tick for long.
+// ExportState: what the agent's tick thread publishes for the exporters (the ledger, or a fixed
+// snapshot of it, plus the agent's own status: node info, models and their provenance, source
+// errors, tick timing), and a ring buffer of recent node power for the web view. Publish() and
+// the readers are thread-safe; readers get immutable shared copies and never block a tick for
+// long. A published ledger's snapshot is built when a reader asks (at most once per tick), not
+// by the tick.
 #pragma once
 
 #include <cstddef>
@@ -69,8 +71,10 @@ class ExportState {
   explicit ExportState(const Clock& clock, Seconds history_window = Seconds(600.0),
                        std::size_t max_points = 2400);
 
-  // Called by the tick thread after each tick.
-  void Publish(std::shared_ptr<const attribution::LedgerSnapshot> ledger, AgentStatus status);
+  // Called by the tick thread after each tick: the live ledger, whose Snapshot() View() takes.
+  void Publish(std::shared_ptr<const attribution::EnergyLedger> ledger, AgentStatus status);
+  // The same with a fixed snapshot (tests, tools that hold no ledger).
+  void Publish(std::shared_ptr<const attribution::LedgerSnapshot> snapshot, AgentStatus status);
 
   ExportView View() const;
   std::vector<HistoryPoint> History() const;
@@ -81,12 +85,17 @@ class ExportState {
   const Clock& clock_;
   Seconds window_;
   std::size_t max_points_;
+  void PublishLocked(HistoryPoint point, AgentStatus status);  // requires mu_
+  std::int64_t WallMs() const;
+
   mutable std::mutex mu_;
-  ExportView view_;
+  ExportView view_;                                          // ledger: the fixed snapshot
+  std::shared_ptr<const attribution::EnergyLedger> source_;  // null: view_.ledger is fixed
   std::deque<HistoryPoint> history_;
 };
 
-// Node power of one snapshot's last tick, per zone name and in total (see HistoryPoint).
-HistoryPoint NodePowerPoint(const attribution::LedgerSnapshot& ledger, std::int64_t unix_ms);
+// Node power of the last tick, per zone name and in total (see HistoryPoint).
+HistoryPoint NodePowerPoint(const std::vector<attribution::NodeZoneSeries>& node,
+                            std::int64_t unix_ms);
 
 }  // namespace wattson::exporter

@@ -169,16 +169,18 @@ Result<ProcStat> ParseProcStat(std::string_view text) {
   st.comm = std::string(text.substr(open + 1, close - open - 1));
   // Fields after comm start with field 3 (state): field i + 3 is the i-th after comm. Walked in
   // place (no vector of fields: this runs for every process every tick).
+  // Bytes up to ' ' count as separators (the kernel writes single spaces and a final newline).
   std::string_view f[20];
   std::size_t count = 0;
-  const std::string_view rest = text.substr(close + 1);
-  std::size_t i = 0;
-  while (i < rest.size() && count < 20) {
-    while (i < rest.size() && IsSpace(rest[i])) ++i;
-    std::size_t j = i;
-    while (j < rest.size() && !IsSpace(rest[j])) ++j;
-    if (j > i) f[count++] = rest.substr(i, j - i);
-    i = j;
+  const char* p = text.data() + close + 1;
+  const char* const end = text.data() + text.size();
+  auto separator = [](char c) { return static_cast<unsigned char>(c) <= ' '; };
+  while (p != end && count < 20) {
+    while (p != end && separator(*p)) ++p;
+    const char* q = p;
+    while (q != end && !separator(*q)) ++q;
+    if (q != p) f[count++] = std::string_view(p, static_cast<std::size_t>(q - p));
+    p = q;
   }
   if (count < 20) {
     return Status::InvalidArgument(fmt::format("stat: {} fields after comm, need 20", count));

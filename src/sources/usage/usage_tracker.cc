@@ -55,6 +55,11 @@ Seconds UsageTracker::Delta(const Entry& prev, const ProcessSample& cur, int& ba
 }
 
 UsageTick UsageTracker::Update(const ProcScan& scan) {
+  ProcScan copy = scan;
+  return Update(std::move(copy));
+}
+
+UsageTick UsageTracker::Update(ProcScan&& scan) {
   UsageTick tick;
   tick.baseline = !have_previous_;
   const std::uint64_t gen = ++generation_;
@@ -84,12 +89,10 @@ UsageTick UsageTracker::Update(const ProcScan& scan) {
   };
 
   tick.processes.reserve(scan.processes.size());
-  for (const ProcessSample& p : scan.processes) {
+  for (ProcessSample& p : scan.processes) {
     const ProcessKey key{p.pid, p.start_time_ticks};
     ProcessUsage u;
     u.key = key;
-    u.comm = p.comm;
-    u.cgroup_path = p.cgroup_path;
     u.kernel_thread = p.kernel_thread;
     auto it = state_.find(key);
     if (it == state_.end()) {
@@ -106,10 +109,12 @@ UsageTick UsageTracker::Update(const ProcScan& scan) {
     e.schedstat_cpu_time = p.schedstat_cpu_time;
     e.num_threads = p.num_threads;
     e.unreadable_streak = 0;
-    e.comm = p.comm;
-    e.cgroup_path = p.cgroup_path;
+    if (e.comm != p.comm) e.comm = p.comm;
+    if (e.cgroup_path != p.cgroup_path) e.cgroup_path = p.cgroup_path;
     e.kernel_thread = p.kernel_thread;
     e.generation = gen;
+    u.comm = std::move(p.comm);
+    u.cgroup_path = std::move(p.cgroup_path);
     tick.process_cpu_time += u.cpu_time_delta;
     tick.processes.push_back(std::move(u));
   }

@@ -87,6 +87,9 @@ class UsageTracker {
   explicit UsageTracker(UsageTrackerOptions options = {});
 
   UsageTick Update(const ProcScan& scan);
+  // The same, moving each process's comm and cgroup path into the tick (the scan's processes are
+  // left with empty strings).
+  UsageTick Update(ProcScan&& scan);
 
   const UsageTrackerCounters& counters() const { return counters_; }
   std::size_t tracked() const { return state_.size(); }
