@@ -6,6 +6,8 @@
 // tree, processes spread over 200 containers in 100 pods (cgroup v2, containerd), a third of them
 // running in each tick, 1 % replaced by new processes per tick. The embedded default model
 // estimates platform power. Time spent rewriting the tree between ticks is excluded.
+// BM_AgentTick/N/1 runs the same host from an in-memory FakeHostFs: the agent's own work without
+// the kernel's cost of reading files.
 // scripts/bench-agent.sh runs one size per process (clean RSS) and prints a Markdown table.
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +17,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -47,13 +50,21 @@ double StatusMb(const char* key) {
   return 0;
 }
 
-// A host tree on disk whose processes a benchmark makes run.
-class DiskHost {
+// Where the fake host lives: files on disk read through RootedHostFs (every read a system call,
+// as on a real host), or an in-memory FakeHostFs (only the agent's own work is measured).
+enum class HostKind { kDisk, kMemory };
+
+// A host tree whose processes a benchmark makes run.
+class BenchHost {
  public:
-  DiskHost(int processes, int cpus) : cpus_(cpus), rng_(42) {
-    std::string tmpl = (fs::temp_directory_path() / "wattson_agent_bench.XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();
-    root_ = tmpl;
+  BenchHost(int processes, int cpus, HostKind kind = HostKind::kDisk)
+      : kind_(kind), cpus_(cpus), rng_(42) {
+    if (kind_ == HostKind::kDisk) {
+      std::string tmpl = (fs::temp_directory_path() / "wattson_agent_bench.XXXXXX").string();
+      if (mkdtemp(tmpl.data()) == nullptr) std::abort();
+      root_ = tmpl;
+      rooted_ = std::make_unique<wattson::RootedHostFs>(root_.string());
+    }
     Write(root_ / "sys/devices/system/cpu/online", fmt::format("0-{}\n", cpus - 1));
     for (int s = 0; s < 2; ++s) {
       const fs::path z = root_ / fmt::format("sys/class/powercap/intel-rapl:{}", s);
@@ -68,13 +79,18 @@ class DiskHost {
     for (int i = 0; i < processes; ++i) Add();
     Node();
   }
-  ~DiskHost() {
+  ~BenchHost() {
     Bury();
-    std::error_code ec;
-    fs::remove_all(root_, ec);
+    if (kind_ == HostKind::kDisk) {
+      std::error_code ec;
+      fs::remove_all(root_, ec);
+    }
   }
 
-  const fs::path& root() const { return root_; }
+  const wattson::HostFs& fs() const {
+    if (kind_ == HostKind::kDisk) return *rooted_;
+    return memory_;
+  }
 
   // One period: a third of the processes run, 1 % are replaced, the meters advance.
   void Step(double seconds) {
@@ -86,10 +102,7 @@ class DiskHost {
       // The agent keeps /proc/<pid>/stat open; on disk the inode of a removed file is freed at
       // its last close, which would charge ext4's inode deletion (which procfs does not have) to
       // the agent's tick. The harness holds the file open until the next Step instead.
-      const int fd =
-          ::open((root_ / fmt::format("proc/{}/stat", live_[k].pid)).c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd >= 0) graveyard_.push_back(fd);
-      fs::remove_all(root_ / fmt::format("proc/{}", live_[k].pid));
+      RemoveProcess(live_[k].pid);
       live_[k] = live_.back();
       live_.pop_back();
       Add();
@@ -118,6 +131,26 @@ class DiskHost {
   }
 
  private:
+  void Write(const fs::path& p, const std::string& text) {
+    if (kind_ == HostKind::kDisk) {
+      ::Write(p, text);
+    } else {
+      memory_.SetFile("/" + p.lexically_relative(root_).string(), text);
+    }
+  }
+
+  void RemoveProcess(int pid) {
+    if (kind_ == HostKind::kMemory) {
+      for (const char* f : {"stat", "schedstat", "cgroup"}) {
+        memory_.RemoveFile(fmt::format("/proc/{}/{}", pid, f));
+      }
+      return;
+    }
+    const int fd = ::open((root_ / fmt::format("proc/{}/stat", pid)).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) graveyard_.push_back(fd);
+    fs::remove_all(root_ / fmt::format("proc/{}", pid));
+  }
+
   void Bury() {
     for (int fd : graveyard_) ::close(fd);
     graveyard_.clear();
@@ -160,7 +193,10 @@ class DiskHost {
     Write(root_ / "proc/uptime", fmt::format("{:.2f} {:.2f}\n", uptime_, uptime_ * cpus_));
   }
 
-  fs::path root_;
+  HostKind kind_;
+  fs::path root_ = "/";  // kDisk: the temporary folder
+  std::unique_ptr<wattson::RootedHostFs> rooted_;
+  wattson::FakeHostFs memory_;
   int cpus_;
   std::mt19937 rng_;
   std::vector<Proc> live_;
@@ -170,10 +206,11 @@ class DiskHost {
   std::uint64_t user_ = 100000, idle_ = 4000000, pkg_uj_ = 1000000, dram_uj_ = 1000000;
 };
 
+// Second argument: 0 the host on disk, 1 in memory.
 void BM_AgentTick(benchmark::State& state) {
   const int processes = static_cast<int>(state.range(0));
-  DiskHost host(processes, 32);
-  wattson::RootedHostFs hostfs(host.root().string());
+  BenchHost host(processes, 32, state.range(1) == 0 ? HostKind::kDisk : HostKind::kMemory);
+  const wattson::HostFs& hostfs = host.fs();
   wattson::FakeClock clock;
   wattson::exporter::ExportState export_state(clock);
   wattson::agent::AgentConfig config;
@@ -212,8 +249,8 @@ void BM_AgentTick(benchmark::State& state) {
 // options): the share of a tick spent reading the host.
 void BM_ScanOnly(benchmark::State& state) {
   const int processes = static_cast<int>(state.range(0));
-  DiskHost host(processes, 32);
-  wattson::RootedHostFs hostfs(host.root().string());
+  BenchHost host(processes, 32);
+  const wattson::HostFs& hostfs = host.fs();
   wattson::FakeClock clock;
   wattson::usage::ProcScanner scanner(hostfs, clock, wattson::agent::DefaultAgentScanOptions());
   auto first = scanner.Scan();
@@ -235,8 +272,8 @@ void BM_ScanOnly(benchmark::State& state) {
 // from the previous scan for up to 10 scans), for comparison.
 void BM_ScanStateless(benchmark::State& state) {
   const int processes = static_cast<int>(state.range(0));
-  DiskHost host(processes, 32);
-  wattson::RootedHostFs hostfs(host.root().string());
+  BenchHost host(processes, 32);
+  const wattson::HostFs& hostfs = host.fs();
   wattson::FakeClock clock;
   wattson::usage::ScanOptions opts;
   auto previous = wattson::usage::ScanProcesses(hostfs, clock, opts);
@@ -302,7 +339,7 @@ BENCHMARK(BM_ScanRealProc)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScanOnly)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScanStateless)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_AgentTick)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AgentTick)->ArgsProduct({{100, 1000, 10000}, {0, 1}})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the agent tick benchmark (release preset, or BUILD_DIR if set) and runs it once per host
-# size (100, 1 000, 10 000 processes), each in its own process so that its resident memory is its
-# own, then prints a Markdown table: CPU time per tick, wall time per tick, RSS and peak RSS of the
-# benchmark process (the agent plus the benchmark's small harness; the host tree is on disk).
+# size (100, 1 000, 10 000 processes) and host kind (on disk, in memory), each in its own process
+# so that its resident memory is its own, then prints a Markdown table: median CPU time per tick
+# over REPETITIONS (default 5) runs, RSS and peak RSS of the benchmark process (the agent plus
+# the benchmark's small harness) with the host tree on disk.
 #
 # Usage: scripts/bench-agent.sh [benchmark flags, e.g. --benchmark_min_time=2]
 # Env:   BUILD_DIR  an existing or new Release build folder (default: the release preset's)
@@ -20,21 +21,30 @@ bin=$build_dir/bench/wattson_agent_tick_bench
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wattson-agent-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
+# Each size twice: the host tree on disk (RootedHostFs: every read a system call) and in memory
+# (FakeHostFs: the agent's own work). Median of the repetitions.
 for n in 100 1000 10000; do
-  "$bin" --benchmark_filter="BM_AgentTick/${n}\$" --benchmark_out="$tmp/$n.csv" \
-    --benchmark_out_format=csv "$@"
+  for m in 0 1; do
+    "$bin" --benchmark_filter="BM_AgentTick/${n}/${m}\$" --benchmark_out="$tmp/$n-$m.csv" \
+      --benchmark_out_format=csv --benchmark_repetitions="${REPETITIONS:-5}" \
+      --benchmark_report_aggregates_only=true "$@"
+  done
 done
 
+# CSV: name,iterations,real_time,cpu_time,time_unit,...,error_occurred,error_message,<counters>
+row() {
+  awk -F, '
+    /^name,/ { for (i = 1; i <= NF; i++) { h = $i; gsub(/"/, "", h); col[h] = i }; header = 1; next }
+    header && $1 ~ /_median/ {
+      if ($col["error_occurred"] == "true") { printf("error: %s", $col["error_message"]); exit }
+      printf("%.2f|%.1f|%.1f", $col["cpu_time"], $col["rss_mb"], $col["peak_rss_mb"]); exit
+    }' "$1"
+}
 echo
-echo "| processes | CPU ms/tick | wall ms/tick | RSS MB | peak RSS MB |"
+echo "| processes | CPU ms/tick, host on disk | CPU ms/tick, host in memory | RSS MB (disk) | peak RSS MB (disk) |"
 echo "| ---: | ---: | ---: | ---: | ---: |"
 for n in 100 1000 10000; do
-  # CSV: name,iterations,real_time,cpu_time,time_unit,...,error_occurred,error_message,<counters>
-  awk -F, -v n="$n" '
-    /^name,/ { for (i = 1; i <= NF; i++) { h = $i; gsub(/"/, "", h); col[h] = i }; header = 1; next }
-    header && $1 ~ /BM_AgentTick/ {
-      if ($col["error_occurred"] == "true") { printf("| %s | error: %s | | | |\n", n, $col["error_message"]); next }
-      printf("| %s | %.2f | %.2f | %.1f | %.1f |\n", n, $col["cpu_time"], $col["real_time"],
-             $col["rss_mb"], $col["peak_rss_mb"])
-    }' "$tmp/$n.csv"
+  IFS='|' read -r disk_cpu disk_rss disk_peak <<<"$(row "$tmp/$n-0.csv")"
+  IFS='|' read -r mem_cpu _ _ <<<"$(row "$tmp/$n-1.csv")"
+  echo "| $n | $disk_cpu | $mem_cpu | $disk_rss | $disk_peak |"
 done
