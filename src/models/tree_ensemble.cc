@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -179,21 +180,13 @@ void TreeEnsembleRegressor::BuildShallowLayout() {
   for (const FlatTree& t : flat_trees_) {
     if (t.depth > kDepth) return;
   }
-  const std::size_t trees = flat_trees_.size();
-  shallow_groups_.resize((trees + 7) / 8);
-  shallow_leaf_f64_.assign(trees * 8, 0.0);
-  shallow_leaf_f32_.assign(trees * 8, 0.0f);
-  for (auto& g : shallow_groups_) {
-    for (int j = 0; j < 7; ++j) {
-      for (int lane = 0; lane < 8; ++lane) {
-        g.feature[j][lane] = 0;
-        g.threshold[j][lane] = std::numeric_limits<float>::infinity();  // padding: always left
-      }
+  shallow_trees_.resize(flat_trees_.size());
+  for (std::size_t t = 0; t < flat_trees_.size(); ++t) {
+    ShallowTree& st = shallow_trees_[t];
+    for (int j = 0; j < 8; ++j) {
+      st.feature[j] = 0;
+      st.threshold[j] = std::numeric_limits<float>::infinity();  // padding: always left
     }
-  }
-  for (std::size_t t = 0; t < trees; ++t) {
-    ShallowTreeGroup& g = shallow_groups_[t / 8];
-    const std::size_t lane = t % 8;
     // Walks the tree filling perfect-tree slot `slot` (0..6 splits, 7..14 leaves) from node. A
     // leaf above the last level becomes always-left splits down to a leaf slot; its value fills
     // every leaf slot below it.
@@ -201,13 +194,18 @@ void TreeEnsembleRegressor::BuildShallowLayout() {
       const FlatNode& n = flat_nodes_[node];
       const bool leaf = n.left == node;
       if (slot >= 7) {
-        shallow_leaf_f64_[t * 8 + slot - 7] = leaf_f64_[node];
-        shallow_leaf_f32_[t * 8 + slot - 7] = leaf_f32_[node];
+        const std::size_t k = slot - 7;
+        std::uint64_t bits = 0;
+        static_assert(sizeof(bits) == sizeof(double));
+        std::memcpy(&bits, &leaf_f64_[node], sizeof(bits));
+        st.leaf_lo[k] = static_cast<std::uint32_t>(bits);
+        st.leaf_hi[k] = static_cast<std::uint32_t>(bits >> 32);
+        st.leaf_f32[k] = leaf_f32_[node];
         return;
       }
       if (!leaf) {
-        g.feature[slot][lane] = static_cast<std::int32_t>(n.feature);
-        g.threshold[slot][lane] = n.threshold;
+        st.feature[slot] = static_cast<std::int32_t>(n.feature);
+        st.threshold[slot] = n.threshold;
       }
       self(self, leaf ? node : n.left, 2 * slot + 1);
       self(self, leaf ? node : n.right, 2 * slot + 2);
@@ -251,21 +249,29 @@ void TreeEnsembleRegressor::PredictBlock(const float* x, std::size_t rows, doubl
 
 namespace {
 
-// The leaf slot (0..7) of every tree of every group for one row (x: 8 floats, inputs past
-// input_size are 0); leaves[8g + lane] is tree 8g + lane's.
+// Eight rows through every tree of a shallow ensemble; xt[f][r] is feature f of row r (features
+// past the model's inputs are 0). Each row's sum starts at base and adds its leaf of tree 0, 1,
+// ... in order, in Acc (double or float) as the libraries do; out[r] is row r's sum.
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) void ShallowLeaves(const float* x, const ShallowTreeGroup* groups,
-                                                   std::size_t group_count, std::int32_t* leaves) {
-  const __m256 xv = _mm256_loadu_ps(x);
+template <typename Acc>
+__attribute__((target("avx2"))) void ShallowRows8(const float (*xt)[8], const ShallowTree* trees,
+                                                  std::size_t count, double base, double* out) {
   const __m256i four = _mm256_set1_epi32(4);
   const __m256i two = _mm256_set1_epi32(2);
   const __m256i one = _mm256_set1_epi32(1);
-  for (std::size_t g = 0; g < group_count; ++g) {
+  // float64: rows {0, 1, 4, 5} in sum_a, {2, 3, 6, 7} in sum_b (the order 32-bit unpacking gives);
+  // float32: rows 0..7 in sum_f.
+  __m256d sum_a = _mm256_set1_pd(base);
+  __m256d sum_b = sum_a;
+  __m256 sum_f = _mm256_set1_ps(static_cast<float>(base));
+  for (std::size_t t = 0; t < count; ++t) {
+    const ShallowTree& tree = trees[t];
+    // Per row: all 1s where the row goes left at split j (unrolled so p stays in registers).
     __m256 p[7];
+#pragma GCC unroll 7
     for (int j = 0; j < 7; ++j) {
-      const __m256i f = _mm256_load_si256(reinterpret_cast<const __m256i*>(groups[g].feature[j]));
-      const __m256 v = _mm256_permutevar8x32_ps(xv, f);
-      p[j] = _mm256_cmp_ps(v, _mm256_load_ps(groups[g].threshold[j]), _CMP_LE_OQ);  // 1s: left
+      p[j] = _mm256_cmp_ps(_mm256_load_ps(xt[tree.feature[j]]), _mm256_set1_ps(tree.threshold[j]),
+                           _CMP_LE_OQ);
     }
     const __m256 q1 = _mm256_blendv_ps(p[2], p[1], p[0]);  // the level-1 split's decision
     const __m256 under_left = _mm256_blendv_ps(p[4], p[3], q1);
@@ -274,22 +280,54 @@ __attribute__((target("avx2"))) void ShallowLeaves(const float* x, const Shallow
     const __m256i right0 = _mm256_andnot_si256(_mm256_castps_si256(p[0]), four);
     const __m256i right1 = _mm256_andnot_si256(_mm256_castps_si256(q1), two);
     const __m256i right2 = _mm256_andnot_si256(_mm256_castps_si256(q2), one);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(leaves + 8 * g),
-                        _mm256_or_si256(right0, _mm256_or_si256(right1, right2)));
+    const __m256i leaf = _mm256_or_si256(right0, _mm256_or_si256(right1, right2));
+    if constexpr (std::is_same_v<Acc, double>) {
+      const __m256i lo = _mm256_permutevar8x32_epi32(
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(tree.leaf_lo)), leaf);
+      const __m256i hi = _mm256_permutevar8x32_epi32(
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(tree.leaf_hi)), leaf);
+      sum_a = _mm256_add_pd(sum_a, _mm256_castsi256_pd(_mm256_unpacklo_epi32(lo, hi)));
+      sum_b = _mm256_add_pd(sum_b, _mm256_castsi256_pd(_mm256_unpackhi_epi32(lo, hi)));
+    } else {
+      sum_f = _mm256_add_ps(sum_f, _mm256_permutevar8x32_ps(_mm256_load_ps(tree.leaf_f32), leaf));
+    }
+  }
+  if constexpr (std::is_same_v<Acc, double>) {
+    alignas(32) double a[4];
+    alignas(32) double b[4];
+    _mm256_store_pd(a, sum_a);
+    _mm256_store_pd(b, sum_b);
+    const double rows[8] = {a[0], a[1], b[0], b[1], a[2], a[3], b[2], b[3]};
+    std::copy(rows, rows + 8, out);
+  } else {
+    alignas(32) float f[8];
+    _mm256_store_ps(f, sum_f);
+    for (int r = 0; r < 8; ++r) out[r] = static_cast<double>(f[r]);
   }
 }
 #else
-void ShallowLeaves(const float* x, const ShallowTreeGroup* groups, std::size_t group_count,
-                   std::int32_t* leaves) {
-  for (std::size_t g = 0; g < group_count; ++g) {
-    for (int lane = 0; lane < 8; ++lane) {
+template <typename Acc>
+void ShallowRows8(const float (*xt)[8], const ShallowTree* trees, std::size_t count, double base,
+                  double* out) {
+  for (int r = 0; r < 8; ++r) {
+    Acc sum = static_cast<Acc>(base);
+    for (std::size_t t = 0; t < count; ++t) {
       int slot = 0;
       while (slot < 7) {
-        const bool left = x[groups[g].feature[slot][lane]] <= groups[g].threshold[slot][lane];
+        const bool left = xt[trees[t].feature[slot]][r] <= trees[t].threshold[slot];
         slot = 2 * slot + (left ? 1 : 2);
       }
-      leaves[8 * g + static_cast<std::size_t>(lane)] = slot - 7;
+      if constexpr (std::is_same_v<Acc, double>) {
+        const std::uint64_t bits =
+            (std::uint64_t{trees[t].leaf_hi[slot - 7]} << 32) | trees[t].leaf_lo[slot - 7];
+        double v = 0;
+        std::memcpy(&v, &bits, sizeof(v));
+        sum += v;
+      } else {
+        sum += trees[t].leaf_f32[slot - 7];
+      }
     }
+    out[r] = static_cast<double>(sum);
   }
 }
 #endif
@@ -308,32 +346,16 @@ template <typename Acc>
 void TreeEnsembleRegressor::PredictShallow(const float* x, std::size_t rows, double* out) const {
   constexpr std::size_t kBlock = 8;
   const std::size_t n = input_size_;
-  const std::size_t trees = flat_trees_.size();
-  const std::size_t padded = shallow_groups_.size() * 8;
-  const Acc* leaf_values = nullptr;
-  if constexpr (std::is_same_v<Acc, double>) {
-    leaf_values = shallow_leaf_f64_.data();
-  } else {
-    leaf_values = shallow_leaf_f32_.data();
-  }
-  std::vector<std::int32_t> leaves(kBlock * padded);
+  alignas(32) float xt[8][kBlock];  // [feature][row] of one block; unused entries stay 0
+  double sums[kBlock];
   for (std::size_t r0 = 0; r0 < rows; r0 += kBlock) {
     const std::size_t m = std::min(kBlock, rows - r0);
+    std::fill(&xt[0][0], &xt[0][0] + 8 * kBlock, 0.0f);
     for (std::size_t r = 0; r < m; ++r) {
-      float xr[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      std::copy(x + (r0 + r) * n, x + (r0 + r + 1) * n, xr);
-      ShallowLeaves(xr, shallow_groups_.data(), shallow_groups_.size(), &leaves[r * padded]);
+      for (std::size_t f = 0; f < n; ++f) xt[f][r] = x[(r0 + r) * n + f];
     }
-    // Sums in tree order (the libraries' order), the block's rows side by side.
-    Acc sum[kBlock];
-    for (std::size_t r = 0; r < kBlock; ++r) sum[r] = static_cast<Acc>(params_.base_score);
-    for (std::size_t t = 0; t < trees; ++t) {
-      const Acc* tree_leaves = leaf_values + t * 8;
-      for (std::size_t r = 0; r < m; ++r) {
-        sum[r] += tree_leaves[static_cast<std::size_t>(leaves[r * padded + t])];
-      }
-    }
-    for (std::size_t r = 0; r < m; ++r) out[r0 + r] = static_cast<double>(sum[r]);
+    ShallowRows8<Acc>(xt, shallow_trees_.data(), shallow_trees_.size(), params_.base_score, sums);
+    std::copy(sums, sums + m, out + r0);
   }
 }
 
@@ -350,7 +372,7 @@ void TreeEnsembleRegressor::PredictBatch(std::span<const double> x, const System
     any_nan |= std::isnan(xf[i]);
   }
   const bool f32 = params_.accumulation == Accumulation::kFloat32;
-  if (!shallow_groups_.empty()) {
+  if (!shallow_trees_.empty()) {
     f32 ? PredictShallow<float>(xf.data(), rows, out.data())
         : PredictShallow<double>(xf.data(), rows, out.data());
   } else {

@@ -34,11 +34,16 @@ struct TreeEnsembleParams {
   Accumulation accumulation = Accumulation::kFloat64;
 };
 
-// Eight trees of a shallow ensemble padded to perfect depth-3 trees: split j (breadth-first,
-// 0..6) of tree `lane` tests feature[j][lane] <= threshold[j][lane].
-struct alignas(32) ShallowTreeGroup {
-  std::int32_t feature[7][8];
-  float threshold[7][8];
+// One tree of a shallow ensemble padded to a perfect depth-3 tree: split j (breadth-first, 0..6)
+// tests feature[j] <= threshold[j] (entry 7 unused); leaves 0..7 from left to right, as float64
+// learning_rate × value split into its low and high 32 bits (so eight rows' leaves are picked
+// with two 32-bit permutes) and as float32 float(learning_rate) × float(value).
+struct alignas(32) ShallowTree {
+  float threshold[8];
+  std::int32_t feature[8];
+  std::uint32_t leaf_lo[8];
+  std::uint32_t leaf_hi[8];
+  float leaf_f32[8];
 };
 
 class TreeEnsembleRegressor final : public Regressor {
@@ -62,7 +67,7 @@ class TreeEnsembleRegressor final : public Regressor {
   Json ToJson() const override;
 
   const TreeEnsembleParams& params() const { return params_; }
-  bool uses_shallow_layout() const { return !shallow_groups_.empty(); }
+  bool uses_shallow_layout() const { return !shallow_trees_.empty(); }
   const std::vector<RegressionTree>& trees() const { return trees_; }
 
  private:
@@ -85,8 +90,9 @@ class TreeEnsembleRegressor final : public Regressor {
   template <typename Acc>
   void PredictBlock(const float* x, std::size_t rows, double* out) const;
   // Shallow ensembles (every tree of depth <= 3, at most 8 inputs) on CPUs with AVX2: each tree
-  // padded to a perfect depth-3 tree, eight trees evaluated at once (all seven splits compared in
-  // parallel, the leaf picked from the comparison masks); leaves summed in tree order as above.
+  // padded to a perfect depth-3 tree and walked by eight rows at once (one row per vector lane:
+  // the seven splits compared for all eight, the leaf picked from the comparison masks), the
+  // trees in order, so each row's leaves are summed in the libraries' order.
   void BuildShallowLayout();
   template <typename Acc>
   void PredictShallow(const float* x, std::size_t rows, double* out) const;
@@ -99,9 +105,7 @@ class TreeEnsembleRegressor final : public Regressor {
   std::vector<double> leaf_f64_;  // learning_rate × value, per flat node (sklearn accumulation)
   std::vector<float> leaf_f32_;   // float(learning_rate) × float(value) (xgboost accumulation)
 
-  std::vector<ShallowTreeGroup> shallow_groups_;  // empty: layout not used
-  std::vector<double> shallow_leaf_f64_;          // [tree × 8 + leaf], like leaf_f64_
-  std::vector<float> shallow_leaf_f32_;
+  std::vector<ShallowTree> shallow_trees_;  // empty: layout not used
 };
 
 // Whether this CPU runs AVX2 (the shallow-ensemble path of PredictBatch).
