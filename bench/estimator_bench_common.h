@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -85,8 +86,10 @@ inline std::string BenchRequest(int model, std::size_t rows, std::uint32_t seed,
     for (int c = 0; c < 8; ++c) {
       if (c) out += ',';
       const double v = c < 5 ? std::round(u(rng) * 1000) / 1000 : std::round(u(rng) * 1e6);
-      std::snprintf(buf, sizeof(buf), "%.17g", v);
-      out += buf;
+      // Go's encoding/json writes a float64 as the shortest decimal that reads back exactly, in
+      // fixed notation for these magnitudes (strconv 'f', precision -1): "37.255", "98765432".
+      const auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
+      out.append(buf, res.ptr);
     }
     out += ']';
   }

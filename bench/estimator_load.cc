@@ -2,11 +2,13 @@
 // 1000 rows with a linear model and a 100-tree gradient-boosting model, 1 and 16 concurrent
 // clients, over Kepler's one-request-per-connection protocol and wattson's framed protocol, and
 // the server's peak RSS with ten models loaded. The server runs in a child process (this program
-// re-executed with --serve). Prints a Markdown table.
+// re-executed with --serve). Prints a Markdown table, with the server's own work per request
+// (Estimator::Handle on the same bytes in this process: parse, predict, reply; no sockets).
 //
 // Usage: wattson_estimator_load [--seconds S (per cell, default 1)] [--quick]
 //                              [--filter SUBSTRING of protocol/model/rows/clients, e.g.
-//                              framed/gbr/100/1] [--busy-poll-us N (server; 0 off)]
+//                              framed/gbr/100/1; a final $ for that cell only]
+//                              [--busy-poll-us N (server; 0 off)]
 //                              [--client-busy-poll-us N (client spins before blocking)]
 #include <algorithm>
 #include <atomic>
@@ -38,7 +40,23 @@ struct Cell {
   double rows_per_s = 0;
   std::size_t requests = 0;
   std::size_t failures = 0;
+  double handle_us = 0;  // median in-process Estimator::Handle time for this request
 };
+
+// Median time of Estimator::Handle on one request's bytes, in this process, over ~0.3 s.
+double HandleMedianUs(estimator::Estimator& est, const std::string& request) {
+  std::string reply;
+  std::vector<double> us;
+  const auto until = Clock::now() + std::chrono::milliseconds(300);
+  while (Clock::now() < until || us.size() < 11) {
+    reply.clear();
+    const auto t0 = Clock::now();
+    est.Handle(request, &reply);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  std::nth_element(us.begin(), us.begin() + static_cast<std::ptrdiff_t>(us.size() / 2), us.end());
+  return us[us.size() / 2];
+}
 
 bool ReplyLooksRight(const std::string& reply, std::size_t rows) {
   if (reply.rfind("{\"powers\": {\"package\": [", 0) != 0) return false;
@@ -188,6 +206,19 @@ int Main(int argc, char** argv) {
   }
   const Rss loaded = ReadRss(server);
 
+  // The same models in this process, for the server-work column.
+  estimator::ModelSourceConfig sources;
+  sources.model_dirs = {dir + "/models"};
+  sources.trainer_match = estimator::TrainerMatch::kStrict;
+  auto local_store =
+      estimator::ModelStore::Create(sources, MakeStderrLogger("local", spdlog::level::warn));
+  if (!local_store.ok()) {
+    std::fprintf(stderr, "local models: %s\n", local_store.status().ToString().c_str());
+    StopServerChild(server);
+    return 1;
+  }
+  estimator::Estimator local(local_store->get(), {});
+
   std::vector<Cell> cells;
   const std::vector<std::size_t> row_counts =
       quick ? std::vector<std::size_t>{1, 100} : std::vector<std::size_t>{1, 10, 100, 1000};
@@ -198,9 +229,17 @@ int Main(int argc, char** argv) {
           const std::string name = std::string(framed ? "framed" : "kepler") + "/" +
                                    (model == 0 ? "linear" : "gbr") + "/" + std::to_string(rows) +
                                    "/" + std::to_string(clients);
-          if (!filter.empty() && name.find(filter) == std::string::npos) continue;
+          if (!filter.empty()) {
+            // "NAME$" selects that cell only; otherwise any cell whose name contains the filter.
+            const bool exact = filter.back() == '$';
+            if (exact ? name != filter.substr(0, filter.size() - 1)
+                      : name.find(filter) == std::string::npos) {
+              continue;
+            }
+          }
           cells.push_back(RunCell(socket, model, rows, clients, framed, seconds, client_spin));
-          const Cell& c = cells.back();
+          Cell& c = cells.back();
+          c.handle_us = HandleMedianUs(local, BenchRequest(model, rows, 7));
           std::fprintf(stderr,
                        "%-6s %-30s rows=%-5zu clients=%-2d p50=%.1fus p99=%.1fus %s req/s\n",
                        c.protocol.c_str(), c.model.c_str(), c.rows, c.clients, c.p50_us, c.p99_us,
@@ -214,13 +253,18 @@ int Main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
 
   std::printf(
-      "| protocol | model | rows | clients | p50 µs | p99 µs | requests/s | rows/s | failures |\n");
-  std::printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+      "| protocol | model | rows | clients | p50 µs | p99 µs | requests/s | rows/s | failures | "
+      "server work µs |\n");
+  std::printf("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (const auto& c : cells) {
-    std::printf("| %s | %s | %zu | %d | %.1f | %.1f | %s | %s | %zu |\n", c.protocol.c_str(),
+    std::printf("| %s | %s | %zu | %d | %.1f | %.1f | %s | %s | %zu | %.1f |\n", c.protocol.c_str(),
                 c.model.c_str(), c.rows, c.clients, c.p50_us, c.p99_us,
-                Human(c.requests_per_s).c_str(), Human(c.rows_per_s).c_str(), c.failures);
+                Human(c.requests_per_s).c_str(), Human(c.rows_per_s).c_str(), c.failures,
+                c.handle_us);
   }
+  std::printf(
+      "\nserver work: the median time of Estimator::Handle (parse, predict, write the reply) on "
+      "the same request in the driver's own process, no sockets or threads.\n");
   std::printf(
       "\nServer RSS: %.1f MiB at start, %.1f MiB with ten models loaded, peak %.1f MiB "
       "over the whole run (VmHWM); exit status %d.\n",

@@ -63,6 +63,10 @@ class Parser {
 
   Status ReadString(std::string_view ctx, std::size_t max_bytes, std::string* out);
   Status ReadNumber(std::string_view ctx_prefix, std::size_t row, std::size_t col, double* out);
+  // The common number form in one pass: [-](0|[1-9][0-9]*)(.[0-9]+)? with at most 15 significant
+  // digits and no exponent. False (pos_ unchanged) for anything else, which ReadNumber then reads
+  // or reports.
+  bool TryShortNumber(double* out);
   // A string, or null (→ "") when allow_null.
   Status ReadStringField(std::string_view ctx, bool allow_null, std::string* out);
   // An array of strings, or null (→ empty).
@@ -244,6 +248,47 @@ Status Parser::ReadString(std::string_view ctx, std::size_t max_bytes, std::stri
   }
 }
 
+// Powers of ten that are exact doubles.
+constexpr double kExactPow10[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
+                                  1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
+
+bool Parser::TryShortNumber(double* out) {
+  // Clinger's fast path: the digits form an integer below 10^15 < 2^53 and 10^fraction is exact,
+  // so one IEEE division gives the correctly rounded value, the bits strtod gives.
+  const char* p = t_.data() + pos_;
+  const char* const end = t_.data() + t_.size();
+  const bool negative = p != end && *p == '-';
+  if (negative) ++p;
+  if (p == end || !IsDigit(*p)) return false;
+  std::uint64_t mantissa = 0;
+  int digits = 0;
+  if (*p == '0') {
+    ++p;
+    if (p != end && IsDigit(*p)) return false;  // a leading zero: ReadNumber reports it
+  } else {
+    for (; p != end && IsDigit(*p); ++p) {
+      if (++digits > 15) return false;
+      mantissa = mantissa * 10 + static_cast<std::uint64_t>(*p - '0');
+    }
+  }
+  int fraction = 0;
+  if (p != end && *p == '.') {
+    ++p;
+    if (p == end || !IsDigit(*p)) return false;
+    for (; p != end && IsDigit(*p); ++p) {
+      if (++digits > 15) return false;
+      mantissa = mantissa * 10 + static_cast<std::uint64_t>(*p - '0');
+      ++fraction;
+    }
+  }
+  if (p != end && (*p == 'e' || *p == 'E')) return false;
+  double v = static_cast<double>(mantissa);
+  if (fraction > 0) v /= kExactPow10[fraction];
+  *out = negative ? -v : v;
+  pos_ = static_cast<std::size_t>(p - t_.data());
+  return true;
+}
+
 Status Parser::ReadNumber(std::string_view ctx, std::size_t row, std::size_t col, double* out) {
   auto where = [&] { return fmt::format("{}[{}][{}]", ctx, row, col); };
   const std::size_t start = pos_;
@@ -285,8 +330,6 @@ Status Parser::ReadNumber(std::string_view ctx, std::size_t row, std::size_t col
     // Fast path (Clinger): at most 15 significant digits and no exponent. The digits form an
     // integer below 2^53 and 10^fraction_digits is exact, so one IEEE division gives the
     // correctly rounded value, exactly what from_chars returns.
-    static constexpr double kPow10[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
-                                        1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
     std::uint64_t mantissa = 0;
     std::size_t digits = 0;
     std::size_t fraction = 0;
@@ -302,7 +345,7 @@ Status Parser::ReadNumber(std::string_view ctx, std::size_t row, std::size_t col
     }
     if (digits <= 15) {
       double v = static_cast<double>(mantissa);
-      if (fraction > 0) v /= kPow10[fraction];
+      if (fraction > 0) v /= kExactPow10[fraction];
       *out = *first == '-' ? -v : v;
       return Status::Ok();
     }
@@ -387,9 +430,18 @@ Status Parser::ReadValues(EstimateRequest* out) {
       for (;;) {
         SkipSpace();
         double v = 0;
-        WATTSON_RETURN_IF_ERROR(ReadNumber("values", r, col, &v));
+        if (!TryShortNumber(&v)) WATTSON_RETURN_IF_ERROR(ReadNumber("values", r, col, &v));
         out->values.push_back(v);
         ++col;
+        // The usual separators directly after a number; anything else through AfterElement.
+        if (!AtEnd() && Peek() == ',') {
+          ++pos_;
+          continue;
+        }
+        if (!AtEnd() && Peek() == ']') {
+          ++pos_;
+          break;
+        }
         bool more = false;
         WATTSON_RETURN_IF_ERROR(AfterElement(']', &more));
         if (!more) break;
