@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "estimator/binary_codec.h"
 #include "estimator/client.h"
 #include "estimator/estimator.h"
 #include "estimator/model_store.h"
@@ -69,26 +70,49 @@ inline bool WriteBenchModels(const std::string& dir) {
   return true;
 }
 
-// Deterministic Kepler v0.7.11 request bytes with `rows` rows of BenchFeatures() plus the other
-// three Kepler counters, in Go's encoding/json form.
-inline std::string BenchRequest(int model, std::size_t rows, std::uint32_t seed,
-                                const std::string& output_type = "AbsPower") {
+// The bench requests' metrics: BenchFeatures() plus the other three Kepler counters, in Kepler
+// v0.7.11's order.
+inline const std::vector<std::string>& BenchMetrics() {
+  static const std::vector<std::string> kMetrics = {
+      "bpf_cpu_time_ms", "bpf_page_cache_hit", "bpf_net_tx_irq",   "bpf_net_rx_irq",
+      "bpf_block_irq",   "cpu_cycles",         "cpu_instructions", "cache_miss"};
+  return kMetrics;
+}
+
+// Deterministic values for `rows` rows of BenchMetrics(), row-major.
+inline std::vector<double> BenchValues(std::size_t rows, std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(0.0, 150.0);
-  std::string out =
-      "{\"metrics\":[\"bpf_cpu_time_ms\",\"bpf_page_cache_hit\",\"bpf_net_tx_irq\","
-      "\"bpf_net_rx_irq\",\"bpf_block_irq\",\"cpu_cycles\",\"cpu_instructions\",\"cache_miss\"],"
-      "\"values\":[";
+  std::vector<double> v;
+  v.reserve(rows * 8);
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (int c = 0; c < 8; ++c) {
+      v.push_back(c < 5 ? std::round(u(rng) * 1000) / 1000 : std::round(u(rng) * 1e6));
+    }
+  }
+  return v;
+}
+
+// Kepler v0.7.11 request bytes for BenchValues(rows, seed), in Go's encoding/json form.
+inline std::string BenchRequest(int model, std::size_t rows, std::uint32_t seed,
+                                const std::string& output_type = "AbsPower") {
+  const std::vector<double> values = BenchValues(rows, seed);
+  std::string out = "{\"metrics\":[";
+  for (std::size_t i = 0; i < BenchMetrics().size(); ++i) {
+    out += (i == 0 ? "\"" : ",\"") + BenchMetrics()[i] + "\"";
+  }
+  out += "],\"values\":[";
   char buf[64];
   for (std::size_t r = 0; r < rows; ++r) {
     if (r) out += ',';
     out += '[';
     for (int c = 0; c < 8; ++c) {
       if (c) out += ',';
-      const double v = c < 5 ? std::round(u(rng) * 1000) / 1000 : std::round(u(rng) * 1e6);
       // Go's encoding/json writes a float64 as the shortest decimal that reads back exactly, in
       // fixed notation for these magnitudes (strconv 'f', precision -1): "37.255", "98765432".
-      const auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
+      const auto res =
+          std::to_chars(buf, buf + sizeof(buf), values[r * 8 + static_cast<std::size_t>(c)],
+                        std::chars_format::fixed);
       out.append(buf, res.ptr);
     }
     out += ']';
@@ -98,6 +122,19 @@ inline std::string BenchRequest(int model, std::size_t rows, std::uint32_t seed,
          "\"system_values\":[\"Sky Lake\"],\"trainer_name\":\"" +
          BenchTrainer(model) + "\",\"filter\":\"\"}";
   return out;
+}
+
+// The same request as a framed-protocol binary payload (version 2).
+inline std::string BenchBinaryRequest(int model, std::size_t rows, std::uint32_t seed) {
+  estimator::BinaryRequest b;
+  b.metrics = BenchMetrics();
+  b.rows = rows;
+  b.values = BenchValues(rows, seed);
+  b.source = "intel_rapl";
+  b.system_features = {"cpu_architecture"};
+  b.system_values = {"Sky Lake"};
+  b.trainer_name = BenchTrainer(model);
+  return *estimator::EncodeBinaryRequest(b);
 }
 
 // Resident and peak resident memory of a process, bytes (/proc/<pid>/status).

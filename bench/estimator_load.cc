@@ -1,9 +1,10 @@
 // Load driver for `wattson estimator` (issue 4): p50/p99 latency and throughput for 1, 10, 100 and
 // 1000 rows with a linear model and a 100-tree gradient-boosting model, 1 and 16 concurrent
-// clients, over Kepler's one-request-per-connection protocol and wattson's framed protocol, and
-// the server's peak RSS with ten models loaded. The server runs in a child process (this program
-// re-executed with --serve). Prints a Markdown table, with the server's own work per request
-// (Estimator::Handle on the same bytes in this process: parse, predict, reply; no sockets).
+// clients, over Kepler's one-request-per-connection protocol and wattson's framed protocol (JSON
+// and binary payloads), and the server's peak RSS with ten models loaded. The server runs in a
+// child process (this program re-executed with --serve). Prints a Markdown table, with the
+// server's own work per request (Estimator::Handle on the same bytes in this process: parse,
+// predict, reply; no sockets).
 //
 // Usage: wattson_estimator_load [--seconds S (per cell, default 1)] [--quick]
 //                              [--filter SUBSTRING of protocol/model/rows/clients, e.g.
@@ -44,14 +45,14 @@ struct Cell {
 };
 
 // Median time of Estimator::Handle on one request's bytes, in this process, over ~0.3 s.
-double HandleMedianUs(estimator::Estimator& est, const std::string& request) {
+double HandleMedianUs(estimator::Estimator& est, const std::string& request, bool binary) {
   std::string reply;
   std::vector<double> us;
   const auto until = Clock::now() + std::chrono::milliseconds(300);
   while (Clock::now() < until || us.size() < 11) {
     reply.clear();
     const auto t0 = Clock::now();
-    est.Handle(request, &reply);
+    binary ? est.HandleBinary(request, &reply) : est.Handle(request, &reply);
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
   std::nth_element(us.begin(), us.begin() + static_cast<std::ptrdiff_t>(us.size() / 2), us.end());
@@ -71,14 +72,26 @@ bool ReplyLooksRight(const std::string& reply, std::size_t rows) {
   return commas == 2 * (rows - 1) + 2;
 }
 
-Cell RunCell(const std::string& socket, int model, std::size_t rows, int clients, bool framed,
-             double seconds, std::chrono::microseconds client_spin) {
+bool BinaryReplyLooksRight(const std::string& reply, std::size_t rows) {
+  auto r = estimator::ParseBinaryReply(reply);
+  return r.ok() && r->msg.empty() && r->rows == rows && r->components.size() == 2 &&
+         r->components[0].name == "package";
+}
+
+// protocol: "kepler" (one connection per request), "framed" (JSON payloads on one connection),
+// "binary" (framed, version 2 binary payloads).
+Cell RunCell(const std::string& socket, int model, std::size_t rows, int clients,
+             const std::string& protocol, double seconds, std::chrono::microseconds client_spin) {
   Cell cell;
   cell.model = model == 0 ? "linear" : "gradient boosting (100 trees)";
   cell.rows = rows;
   cell.clients = clients;
-  cell.protocol = framed ? "framed" : "kepler";
-  const std::string request = BenchRequest(model, rows, static_cast<std::uint32_t>(rows));
+  cell.protocol = protocol;
+  const bool framed = protocol != "kepler";
+  const bool binary = protocol == "binary";
+  const std::string request =
+      binary ? BenchBinaryRequest(model, rows, static_cast<std::uint32_t>(rows))
+             : BenchRequest(model, rows, static_cast<std::uint32_t>(rows));
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(clients));
   std::atomic<std::size_t> failures{0};
   std::atomic<bool> go{false};
@@ -111,7 +124,8 @@ Cell RunCell(const std::string& socket, int model, std::size_t rows, int clients
                    : estimator::KeplerRoundTrip(socket, request, std::chrono::seconds(10),
                                                 std::size_t{256} << 20, client_spin);
         const auto t1 = Clock::now();
-        if (!reply.ok() || !ReplyLooksRight(*reply, rows)) {
+        if (!reply.ok() ||
+            !(binary ? BinaryReplyLooksRight(*reply, rows) : ReplyLooksRight(*reply, rows))) {
           if (failures.fetch_add(1) == 0) {
             std::fprintf(
                 stderr, "bad reply: %s\n",
@@ -222,13 +236,12 @@ int Main(int argc, char** argv) {
   std::vector<Cell> cells;
   const std::vector<std::size_t> row_counts =
       quick ? std::vector<std::size_t>{1, 100} : std::vector<std::size_t>{1, 10, 100, 1000};
-  for (bool framed : {false, true}) {
+  for (const std::string protocol : {"kepler", "framed", "binary"}) {
     for (int model : {0, 1}) {
       for (std::size_t rows : row_counts) {
         for (int clients : {1, 16}) {
-          const std::string name = std::string(framed ? "framed" : "kepler") + "/" +
-                                   (model == 0 ? "linear" : "gbr") + "/" + std::to_string(rows) +
-                                   "/" + std::to_string(clients);
+          const std::string name = protocol + "/" + (model == 0 ? "linear" : "gbr") + "/" +
+                                   std::to_string(rows) + "/" + std::to_string(clients);
           if (!filter.empty()) {
             // "NAME$" selects that cell only; otherwise any cell whose name contains the filter.
             const bool exact = filter.back() == '$';
@@ -237,9 +250,11 @@ int Main(int argc, char** argv) {
               continue;
             }
           }
-          cells.push_back(RunCell(socket, model, rows, clients, framed, seconds, client_spin));
+          cells.push_back(RunCell(socket, model, rows, clients, protocol, seconds, client_spin));
           Cell& c = cells.back();
-          c.handle_us = HandleMedianUs(local, BenchRequest(model, rows, 7));
+          c.handle_us = protocol == "binary"
+                            ? HandleMedianUs(local, BenchBinaryRequest(model, rows, 7), true)
+                            : HandleMedianUs(local, BenchRequest(model, rows, 7), false);
           std::fprintf(stderr,
                        "%-6s %-30s rows=%-5zu clients=%-2d p50=%.1fus p99=%.1fus %s req/s\n",
                        c.protocol.c_str(), c.model.c_str(), c.rows, c.clients, c.p50_us, c.p99_us,

@@ -3,7 +3,10 @@
 // selection, prediction, the DynPower rule, the reply writer) over two Kepler weight models.
 // Invariants: the parser's result is self-consistent; a document the parser accepts is one the
 // scanner finds complete at the same place; every reply is valid JSON with a "msg", and a
-// successful reply has one finite, non-negative watt per row per component.
+// successful reply has one finite, non-negative watt per row per component. The same bytes also go
+// to the framed protocol's binary decoder and handler (fuzz/corpus has binary requests too): an
+// accepted binary request is self-consistent, and every binary reply decodes with one finite,
+// non-negative watt per row per component.
 #include <unistd.h>
 
 #include <cmath>
@@ -15,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "estimator/binary_codec.h"
 #include "estimator/estimator.h"
 #include "estimator/model_store.h"
 #include "estimator/request.h"
@@ -147,5 +151,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string reply;
   (void)Handler().Handle(text, &reply);
   CheckReply(reply);
+
+  auto binary = est::ParseBinaryRequest(text);
+  if (binary.ok()) {
+    if (binary->rows == 0 || binary->metrics.empty() ||
+        binary->values.size() != binary->rows * binary->metrics.size()) {
+      wattson::fuzz::Fail("binary: accepted an inconsistent request");
+    }
+    for (double v : binary->values) {
+      if (!std::isfinite(v)) wattson::fuzz::Fail("binary: accepted a non-finite value");
+    }
+  } else if (binary.status().message().empty()) {
+    wattson::fuzz::Fail("binary: an error without a message");
+  }
+  std::string binary_reply;
+  (void)Handler().HandleBinary(text, &binary_reply);
+  auto decoded = est::ParseBinaryReply(binary_reply);
+  if (!decoded.ok()) wattson::fuzz::Fail("binary: the reply does not decode");
+  if (decoded->msg.empty()) {
+    if (!binary.ok() || decoded->rows != binary->rows || decoded->components.empty()) {
+      wattson::fuzz::Fail("binary: a reply with watts for a request that was refused");
+    }
+    for (const auto& c : decoded->components) {
+      for (double w : c.watts) {
+        if (!std::isfinite(w) || w < 0) wattson::fuzz::Fail("binary: a bad watt");
+      }
+    }
+  }
+  (void)est::ParseBinaryReply(text);  // the client's decoder on arbitrary bytes
   return 0;
 }

@@ -200,50 +200,50 @@ std::string SidecarNodeModel::Describe() const {
 }
 
 Result<NodeEstimate> SidecarNodeModel::Estimate(const FeatureValues& features) {
-  Json req;
-  Json metrics = Json::array();
-  Json row = Json::array();
-  Json zeros = Json::array();
+  estimator::BinaryRequest req;
+  std::vector<double> row;
   for (const auto& f : features_) {
     auto it = features.find(f);
     if (it == features.end()) continue;
-    metrics.push_back(f);
+    req.metrics.push_back(f);
     row.push_back(it->second);
-    zeros.push_back(0.0);
   }
-  if (metrics.empty()) return Status::Unavailable("no feature was measured this tick");
-  req["metrics"] = std::move(metrics);
-  req["values"] = Json::array({std::move(row), std::move(zeros)});
-  req["output_type"] = "AbsPower";
-  req["source"] = std::string(NodeTargetSource(target_));
+  if (req.metrics.empty()) return Status::Unavailable("no feature was measured this tick");
+  req.rows = 2;  // this tick, then all zeros (the model's idle)
+  req.values = row;
+  req.values.resize(2 * row.size(), 0.0);
+  req.output_type = "AbsPower";
+  req.source = std::string(NodeTargetSource(target_));
   if (!client_) {
     auto c = estimator::FramedClient::Connect(socket_path_, timeout_);
     if (!c.ok()) return c.status().WithContext("estimator sidecar " + socket_path_);
     client_.emplace(std::move(c).value());
+    // One request per tick: waiting on the CPU for the reply (at most this long, then blocking)
+    // spares a thread wake-up, which on a VM costs more than the server's work.
+    client_->set_busy_poll(std::chrono::microseconds(200));
   }
-  auto reply = client_->Call(req.dump());
-  if (!reply.ok()) {
+  std::vector<std::pair<std::string, std::vector<double>>> powers;
+  std::string msg;
+  Status s = client_->version() >= estimator::kFramedVersionBinary ? CallBinary(req, &powers, &msg)
+                                                                   : CallJson(req, &powers, &msg);
+  if (!s.ok()) {
     client_.reset();  // reconnect next tick
-    return reply.status().WithContext("estimator sidecar " + socket_path_);
+    return s.WithContext("estimator sidecar " + socket_path_);
   }
-  WATTSON_ASSIGN_OR_RETURN(Json j, ParseJson(*reply, "estimator reply"));
-  const Json* msg = FindField(j, "msg");
-  const Json* powers = FindField(j, "powers");
-  if (msg != nullptr && msg->is_string() && !msg->get<std::string>().empty()) {
-    return Status::Unavailable("estimator sidecar: " + msg->get<std::string>());
-  }
-  if (powers == nullptr || !powers->is_object()) {
-    return Status::InvalidArgument("estimator reply has no \"powers\" object");
-  }
+  if (!msg.empty()) return Status::Unavailable("estimator sidecar: " + msg);
   NodeEstimate out;
-  for (const auto& [name, list] : powers->items()) {
+  for (const auto& [name, w] : powers) {
     auto comp = ParseComponent(name);
     if (!comp.ok() || !ComponentInTarget(*comp, target_)) continue;
-    WATTSON_ASSIGN_OR_RETURN(std::vector<double> w,
-                             AsFiniteNumberArray(list, "powers." + name, 16));
     if (w.size() != 2) {
       return Status::InvalidArgument(
           fmt::format("estimator reply powers.{}: {} values for 2 rows", name, w.size()));
+    }
+    for (double v : w) {
+      if (!std::isfinite(v)) {
+        return Status::InvalidArgument(
+            fmt::format("estimator reply powers.{}: a value is not a finite number", name));
+      }
     }
     out.components.push_back({name, Watts(std::max(0.0, w[0])), Watts(std::max(0.0, w[1]))});
   }
@@ -252,6 +252,50 @@ Result<NodeEstimate> SidecarNodeModel::Estimate(const FeatureValues& features) {
         fmt::format("estimator reply has no {} component", NodeTargetName(target_)));
   }
   return out;
+}
+
+Status SidecarNodeModel::CallBinary(
+    const estimator::BinaryRequest& req,
+    std::vector<std::pair<std::string, std::vector<double>>>* powers, std::string* msg) {
+  WATTSON_ASSIGN_OR_RETURN(std::string payload, estimator::EncodeBinaryRequest(req));
+  WATTSON_ASSIGN_OR_RETURN(std::string raw, client_->Call(payload));
+  WATTSON_ASSIGN_OR_RETURN(estimator::BinaryReply reply, estimator::ParseBinaryReply(raw));
+  *msg = std::move(reply.msg);
+  for (auto& c : reply.components) powers->emplace_back(std::move(c.name), std::move(c.watts));
+  return Status::Ok();
+}
+
+Status SidecarNodeModel::CallJson(const estimator::BinaryRequest& req,
+                                  std::vector<std::pair<std::string, std::vector<double>>>* powers,
+                                  std::string* msg) {
+  Json j;
+  j["metrics"] = req.metrics;
+  Json values = Json::array();
+  for (std::size_t r = 0; r < req.rows; ++r) {
+    Json row = Json::array();
+    for (std::size_t c = 0; c < req.metrics.size(); ++c) {
+      row.push_back(req.values[r * req.metrics.size() + c]);
+    }
+    values.push_back(std::move(row));
+  }
+  j["values"] = std::move(values);
+  j["output_type"] = req.output_type;
+  j["source"] = req.source;
+  WATTSON_ASSIGN_OR_RETURN(std::string raw, client_->Call(j.dump()));
+  WATTSON_ASSIGN_OR_RETURN(Json reply, ParseJson(raw, "estimator reply"));
+  const Json* m = FindField(reply, "msg");
+  if (m != nullptr && m->is_string()) *msg = m->get<std::string>();
+  if (!msg->empty()) return Status::Ok();
+  const Json* p = FindField(reply, "powers");
+  if (p == nullptr || !p->is_object()) {
+    return Status::InvalidArgument("estimator reply has no \"powers\" object");
+  }
+  for (const auto& [name, list] : p->items()) {
+    WATTSON_ASSIGN_OR_RETURN(std::vector<double> w,
+                             AsFiniteNumberArray(list, "powers." + name, 16));
+    powers->emplace_back(name, std::move(w));
+  }
+  return Status::Ok();
 }
 
 }  // namespace wattson::agent

@@ -15,6 +15,7 @@
 
 #include "common/status.h"
 #include "common/units.h"
+#include "estimator/binary_codec.h"
 #include "estimator/client.h"
 #include "export/state.h"
 #include "models/power_model.h"
@@ -98,9 +99,9 @@ class LocalNodeModel final : public NodeModel {
   exporter::ModelProvenance provenance_;
 };
 
-// The estimator sidecar over the framed protocol: one AbsPower request per tick with two rows
-// (this tick's features, and zeros for idle), on a persistent connection that is re-opened after
-// an error.
+// The estimator sidecar over the framed protocol (binary payloads from version 2, else JSON): one
+// AbsPower request per tick with two rows (this tick's features, and zeros for idle), on a
+// persistent connection that is re-opened after an error.
 class SidecarNodeModel final : public NodeModel {
  public:
   SidecarNodeModel(std::string socket_path, NodeTarget target, std::vector<std::string> features,
@@ -111,6 +112,15 @@ class SidecarNodeModel final : public NodeModel {
   Result<NodeEstimate> Estimate(const FeatureValues& features) override;
 
  private:
+  // One request on client_: binary payloads when the server speaks version 2, else JSON. Fills
+  // powers (component → watts per row) or msg (the server's error).
+  Status CallBinary(const estimator::BinaryRequest& req,
+                    std::vector<std::pair<std::string, std::vector<double>>>* powers,
+                    std::string* msg);
+  Status CallJson(const estimator::BinaryRequest& req,
+                  std::vector<std::pair<std::string, std::vector<double>>>* powers,
+                  std::string* msg);
+
   std::string socket_path_;
   NodeTarget target_;
   std::vector<std::string> features_;

@@ -50,11 +50,12 @@ Result<std::string> KeplerRoundTrip(const std::string& socket_path, std::string_
 }
 
 Result<FramedClient> FramedClient::Connect(const std::string& socket_path,
-                                           std::chrono::milliseconds timeout) {
+                                           std::chrono::milliseconds timeout,
+                                           std::uint16_t max_version) {
   WATTSON_ASSIGN_OR_RETURN(int raw, ConnectUnix(socket_path));
   FramedClient client(UniqueFd(raw), timeout);
   const Deadline deadline = Clock::now() + timeout;
-  IoResult w = WriteAll(client.fd_.get(), ClientHello(), deadline);
+  IoResult w = WriteAll(client.fd_.get(), ClientHello(kFramedVersionMin, max_version), deadline);
   if (w.status != IoStatus::kOk) return IoError("hello", w);
   std::string hello;
   WATTSON_RETURN_IF_ERROR(client.ReadExactly(kHelloBytes, &hello));

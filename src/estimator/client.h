@@ -23,8 +23,10 @@ Result<std::string> KeplerRoundTrip(const std::string& socket_path, std::string_
 // One framed-protocol connection. Not thread-safe: one caller at a time.
 class FramedClient {
  public:
+  // max_version: the highest protocol version offered (2 allows binary payloads).
   static Result<FramedClient> Connect(const std::string& socket_path,
-                                      std::chrono::milliseconds timeout);
+                                      std::chrono::milliseconds timeout,
+                                      std::uint16_t max_version = kFramedVersionMax);
   FramedClient(FramedClient&&) = default;
   FramedClient& operator=(FramedClient&&) = default;
 

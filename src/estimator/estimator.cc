@@ -5,6 +5,7 @@
 #include <exception>
 #include <new>
 
+#include "estimator/binary_codec.h"
 #include "estimator/response.h"
 #include "fmt/format.h"
 
@@ -119,6 +120,37 @@ Result<PowerPrediction> Estimator::Estimate(const EstimateRequest& request,
   if (dyn) ApplyDynPowerRule(options_.dyn_power_rule, n, x, &p);
   set(Outcome::kOk);
   return p;
+}
+
+Outcome RequestHandler::HandleBinary(std::string_view, std::string* reply) {
+  AppendBinaryErrorReply("this server does not take binary requests", reply);
+  return Outcome::kBadRequest;
+}
+
+Outcome Estimator::HandleBinary(std::string_view request, std::string* reply) {
+  const std::size_t reply_start = reply->size();
+  try {
+    auto parsed = ParseBinaryRequest(request, options_.limits);
+    if (!parsed.ok()) {
+      AppendBinaryErrorReply(parsed.status().message(), reply);
+      return Outcome::kBadRequest;
+    }
+    Outcome outcome = Outcome::kOk;
+    auto p = Estimate(*parsed, &outcome);
+    if (!p.ok()) {
+      AppendBinaryErrorReply(p.status().message(), reply);
+      return outcome;
+    }
+    AppendBinaryReply(*p, reply);
+    return Outcome::kOk;
+  } catch (const std::bad_alloc&) {
+    reply->resize(reply_start);
+    AppendBinaryErrorReply("out of memory while handling the request", reply);
+  } catch (const std::exception& e) {
+    reply->resize(reply_start);
+    AppendBinaryErrorReply(fmt::format("internal error: {}", e.what()), reply);
+  }
+  return Outcome::kInternal;
 }
 
 Outcome Estimator::Handle(std::string_view request, std::string* reply) {

@@ -36,6 +36,7 @@ class Estimator final : public RequestHandler {
   Estimator(ModelStore* store, EstimatorOptions options) : store_(store), options_(options) {}
 
   Outcome Handle(std::string_view request, std::string* reply) override;
+  Outcome HandleBinary(std::string_view request, std::string* reply) override;
   // The watts for a parsed request (the part of Handle after parsing). *outcome (optional) says
   // which step failed.
   Result<PowerPrediction> Estimate(const EstimateRequest& request,

@@ -27,6 +27,9 @@ class RequestHandler {
   // Appends the reply to *reply (always a complete JSON reply, also on error) and says how the
   // request ended. Must be thread-safe and must not throw.
   virtual Outcome Handle(std::string_view request, std::string* reply) = 0;
+  // The same for a framed-protocol binary payload (binary_codec.h; the reply is binary too). The
+  // default refuses it with a binary error reply.
+  virtual Outcome HandleBinary(std::string_view request, std::string* reply);
 };
 
 }  // namespace wattson::estimator

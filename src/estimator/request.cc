@@ -478,6 +478,66 @@ Status ValidateNames(std::string_view ctx, const std::vector<std::string>& names
   return Status::Ok();
 }
 
+}  // namespace
+
+Status ValidateRequestShape(const EstimateRequest& request) {
+  if (request.metrics.empty())
+    return Status::InvalidArgument("metrics is empty (no feature names)");
+  WATTSON_RETURN_IF_ERROR(ValidateNames("metrics", request.metrics));
+  if (request.rows == 0) {
+    return Status::InvalidArgument(
+        "values has no rows (send one row of metric values per process, or one node row)");
+  }
+  const std::size_t width = request.values.size() / request.rows;
+  if (width != request.metrics.size()) {
+    return Status::InvalidArgument(
+        fmt::format("values rows have {} numbers but metrics names {} features", width,
+                    request.metrics.size()));
+  }
+  if (request.system_features.size() != request.system_values.size()) {
+    return Status::InvalidArgument(
+        fmt::format("system_features names {} features but system_values has {} values",
+                    request.system_features.size(), request.system_values.size()));
+  }
+  WATTSON_RETURN_IF_ERROR(ValidateNames("system_features", request.system_features));
+  for (const auto& f : request.system_features) {
+    for (const auto& m : request.metrics) {
+      if (f == m) {
+        return Status::InvalidArgument(
+            fmt::format("\"{}\" is both a metric and a system feature", Printable(f)));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status SetKeplerTypeAndSource(std::string_view output_type, std::string_view wire_source,
+                              bool source_null, EstimateRequest* out) {
+  std::string source(wire_source);
+  if (output_type == "AbsPower") {
+    out->output_type = OutputType::kAbsPower;
+  } else if (output_type == "DynPower") {
+    out->output_type = OutputType::kDynPower;
+  } else {
+    return Status::InvalidArgument(fmt::format(
+        "output type \"{}\" is not supported (AbsPower or DynPower)", Printable(output_type)));
+  }
+  if (source_null) source = "rapl-sysfs";  // kepler-model-server's rule for a null source
+  const std::string normalised = NormaliseEnergySource(source);
+  if (!IsKnownEnergySource(normalised)) {
+    return Status::InvalidArgument(
+        fmt::format("source \"{}\" is not an energy source (intel_rapl, rapl-sysfs, rapl-msr, "
+                    "trained_power_model, acpi, redfish, hmc)",
+                    Printable(source)));
+  }
+  auto comps = EnergySourceComponents(normalised);
+  const bool platform = comps.ok() && comps->size() == 1 && comps->front() == Component::kPlatform;
+  out->source = platform ? normalised : std::string("rapl-sysfs");
+  return Status::Ok();
+}
+
+namespace {
+
 Status Parser::Parse(EstimateRequest* out) {
   *out = EstimateRequest();
   SkipSpace();
@@ -581,57 +641,11 @@ Status Parser::Parse(EstimateRequest* out) {
   if ((seen & kMetrics) == 0) return Status::InvalidArgument("missing field \"metrics\"");
   if ((seen & kValues) == 0) return Status::InvalidArgument("missing field \"values\"");
   if ((seen & kOutputType) == 0) return Status::InvalidArgument("missing field \"output_type\"");
-  if (out->metrics.empty()) return Status::InvalidArgument("metrics is empty (no feature names)");
-  WATTSON_RETURN_IF_ERROR(ValidateNames("metrics", out->metrics));
-  if (out->rows == 0) {
-    return Status::InvalidArgument(
-        "values has no rows (send one row of metric values per process, or one node row)");
-  }
-  const std::size_t width = out->values.size() / out->rows;
-  if (width != out->metrics.size()) {
-    return Status::InvalidArgument(fmt::format(
-        "values rows have {} numbers but metrics names {} features", width, out->metrics.size()));
-  }
-  if (out->system_features.size() != out->system_values.size()) {
-    return Status::InvalidArgument(
-        fmt::format("system_features names {} features but system_values has {} values",
-                    out->system_features.size(), out->system_values.size()));
-  }
-  WATTSON_RETURN_IF_ERROR(ValidateNames("system_features", out->system_features));
-  for (const auto& f : out->system_features) {
-    for (const auto& m : out->metrics) {
-      if (f == m) {
-        return Status::InvalidArgument(
-            fmt::format("\"{}\" is both a metric and a system feature", Printable(f)));
-      }
-    }
-  }
+  WATTSON_RETURN_IF_ERROR(ValidateRequestShape(*out));
 
   const bool legacy = (seen & kModelName) != 0 || (seen & kSource) == 0;
   out->shape = legacy ? RequestShape::kLegacy : RequestShape::kKepler;
-  if (!legacy) {
-    if (output_type == "AbsPower") {
-      out->output_type = OutputType::kAbsPower;
-    } else if (output_type == "DynPower") {
-      out->output_type = OutputType::kDynPower;
-    } else {
-      return Status::InvalidArgument(fmt::format(
-          "output type \"{}\" is not supported (AbsPower or DynPower)", Printable(output_type)));
-    }
-    if (source_null) source = "rapl-sysfs";  // kepler-model-server's rule for a null source
-    const std::string normalised = NormaliseEnergySource(source);
-    if (!IsKnownEnergySource(normalised)) {
-      return Status::InvalidArgument(
-          fmt::format("source \"{}\" is not an energy source (intel_rapl, rapl-sysfs, rapl-msr, "
-                      "trained_power_model, acpi, redfish, hmc)",
-                      Printable(source)));
-    }
-    auto comps = EnergySourceComponents(normalised);
-    const bool platform =
-        comps.ok() && comps->size() == 1 && comps->front() == Component::kPlatform;
-    out->source = platform ? normalised : std::string("rapl-sysfs");
-    return Status::Ok();
-  }
+  if (!legacy) return SetKeplerTypeAndSource(output_type, source, source_null, out);
 
   // Legacy kepler-estimator: the output type names the level and the component split.
   struct LegacyType {

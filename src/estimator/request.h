@@ -49,6 +49,16 @@ struct RequestLimits {
 Result<EstimateRequest> ParseEstimateRequest(std::string_view text,
                                              const RequestLimits& limits = {});
 
+// The checks every request encoding shares (the JSON parser and the framed protocol's binary
+// payloads): metric names present and unique, at least one row, rows as wide as metrics, system
+// features matching their values, unique and not also metrics.
+Status ValidateRequestShape(const EstimateRequest& request);
+// Sets a Kepler-shaped request's output type ("AbsPower" or "DynPower") and normalised energy
+// source from their wire strings; source_null: the JSON source was null (kepler-model-server
+// reads that as rapl-sysfs).
+Status SetKeplerTypeAndSource(std::string_view output_type, std::string_view source,
+                              bool source_null, EstimateRequest* out);
+
 // Finds where one JSON object ends in a byte stream that arrives in pieces (Kepler's protocol has
 // no framing: the document is complete when its outermost braces close). Tracks strings, escapes
 // and bracket nesting only; the parser validates the rest. Feed() may be called with any split of

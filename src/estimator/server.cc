@@ -13,6 +13,7 @@
 #include <cstring>
 #include <exception>
 
+#include "estimator/binary_codec.h"
 #include "estimator/request.h"
 #include "estimator/response.h"
 #include "estimator/socket_io.h"
@@ -476,8 +477,10 @@ void EstimatorServer::ServeFramed(int fd, std::string* buf, std::string* reply, 
   const std::uint16_t lo = ReadU16(buf->data() + 4);
   const std::uint16_t hi = ReadU16(buf->data() + 6);
   std::uint16_t chosen = 0;
-  if (lo <= hi && lo <= kFramedVersionMax && hi >= kFramedVersionMin) {
-    chosen = std::min(hi, kFramedVersionMax);
+  const std::uint16_t top =
+      std::clamp(options_.max_framed_version, kFramedVersionMin, kFramedVersionMax);
+  if (lo <= hi && lo <= top && hi >= kFramedVersionMin) {
+    chosen = std::min(hi, top);
   }
   buf->erase(0, kHelloBytes);
   {
@@ -490,7 +493,7 @@ void EstimatorServer::ServeFramed(int fd, std::string* buf, std::string* reply, 
         chosen, max);
     AppendJsonString(chosen == 0 ? fmt::format("no common protocol version: the client speaks "
                                                "{}..{}, this server {}..{}",
-                                               lo, hi, kFramedVersionMin, kFramedVersionMax)
+                                               lo, hi, kFramedVersionMin, top)
                                  : std::string(),
                      &body);
     body += "}";
@@ -540,8 +543,12 @@ void EstimatorServer::ServeFramed(int fd, std::string* buf, std::string* reply, 
     const auto start = Clock::now();
     reply->clear();
     reply->resize(kFrameHeaderBytes);
+    const std::string_view payload(buf->data() + kFrameHeaderBytes, len);
+    // Version 2 also takes binary payloads, told apart by their first byte ('{' starts JSON).
+    const bool binary = chosen >= kFramedVersionBinary &&
+                        static_cast<std::uint8_t>(payload[0]) == kBinaryRequestTag;
     const Outcome outcome =
-        handler_->Handle(std::string_view(buf->data() + kFrameHeaderBytes, len), reply);
+        binary ? handler_->HandleBinary(payload, reply) : handler_->Handle(payload, reply);
     std::string header;
     AppendU32(static_cast<std::uint32_t>(reply->size() - kFrameHeaderBytes), &header);
     reply->replace(0, kFrameHeaderBytes, header);

@@ -53,6 +53,9 @@ struct ServerOptions {
   // wake-up (~55 µs on an idle VM CPU). Only while fewer than max(1, CPUs / 2) other connections
   // are being served (under load the CPUs have work). Costs at most this much CPU per request.
   std::chrono::microseconds busy_poll{50};
+  // The highest framed-protocol version offered (1: JSON payloads only), for clients that must
+  // be tested against an older server.
+  std::uint16_t max_framed_version = kFramedVersionMax;
 };
 
 class EstimatorServer {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "common/net_text.h"
+#include "estimator/binary_codec.h"
 #include "estimator/client.h"
 #include "estimator/estimator.h"
 #include "estimator/metrics_http.h"
@@ -351,7 +353,7 @@ TEST_F(ServerTest, FramedProtocol) {
   Start();
   auto client = FramedClient::Connect(options_.socket_path, 5s);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
-  EXPECT_EQ(client->version(), 1);
+  EXPECT_EQ(client->version(), 2);
   EXPECT_THAT(client->hello(), HasSubstr("\"max_request_bytes\": 16777216"));
   auto reply = client->Call(NodeRequest(4000));
   ASSERT_TRUE(reply.ok());
@@ -378,6 +380,64 @@ TEST_F(ServerTest, FramedProtocol) {
   EXPECT_THAT(*too_big, HasSubstr("exceeds the limit of 16777216 bytes"));
   EXPECT_FALSE(client->Call(NodeRequest(1)).ok());
   EXPECT_EQ(telemetry_.requests(Protocol::kFramed, Outcome::kOk), 4u);
+}
+
+TEST_F(ServerTest, FramedBinaryPayloadsGiveTheJsonRepliesWatts) {
+  Start();
+  auto client = FramedClient::Connect(options_.socket_path, 5s);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  ASSERT_EQ(client->version(), kFramedVersionBinary);
+  BinaryRequest b;
+  b.metrics = KeplerMetrics();
+  for (double cpu : {0.0, 1234.5, 4000.0}) {
+    const auto row = Row(cpu);
+    b.values.insert(b.values.end(), row.begin(), row.end());
+    ++b.rows;
+  }
+  b.source = "intel_rapl";
+  b.system_features = {"cpu_architecture"};
+  b.system_values = {"Sky Lake"};
+  auto payload = EncodeBinaryRequest(b);
+  ASSERT_TRUE(payload.ok()) << payload.status().ToString();
+  auto raw = client->Call(*payload);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  auto reply = ParseBinaryReply(*raw);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->msg, "");
+  ASSERT_EQ(reply->rows, 3u);
+  // The same request as JSON on the same connection: the same doubles, bit for bit.
+  auto json = client->Call(
+      KeplerRequest(KeplerMetrics(), {Row(0), Row(1234.5), Row(4000)}, "AbsPower", "intel_rapl"));
+  ASSERT_TRUE(json.ok());
+  const auto j = nlohmann::json::parse(*json);
+  ASSERT_EQ(reply->components.size(), j["powers"].size());
+  for (const auto& c : reply->components) {
+    ASSERT_TRUE(j["powers"].contains(c.name)) << c.name;
+    for (std::size_t r = 0; r < 3; ++r) EXPECT_EQ(c.watts[r], j["powers"][c.name][r].get<double>());
+  }
+  EXPECT_NEAR(reply->components.front().watts[2], ExpectedPackage(4000), 1e-9);
+  // A bad binary request: a binary error reply, and the connection stays usable.
+  b.values[3] = std::nan("");
+  raw = client->Call(*EncodeBinaryRequest(b));
+  ASSERT_TRUE(raw.ok());
+  reply = ParseBinaryReply(*raw);
+  ASSERT_TRUE(reply.ok());
+  EXPECT_THAT(reply->msg, HasSubstr("NaN and Infinity are not allowed"));
+  EXPECT_TRUE(reply->components.empty());
+  raw = client->Call(std::string(1, '\x01'));  // a tag and nothing else
+  ASSERT_TRUE(raw.ok());
+  EXPECT_THAT(ParseBinaryReply(*raw)->msg, HasSubstr("binary payload ends at byte 1"));
+  EXPECT_TRUE(client->Call(NodeRequest(1)).ok());
+  EXPECT_EQ(telemetry_.requests(Protocol::kFramed, Outcome::kOk), 3u);
+  EXPECT_EQ(telemetry_.requests(Protocol::kFramed, Outcome::kBadRequest), 2u);
+
+  // A version-1 client: binary bytes are not a protocol there, just malformed JSON.
+  auto v1 = FramedClient::Connect(options_.socket_path, 5s, 1);
+  ASSERT_TRUE(v1.ok());
+  EXPECT_EQ(v1->version(), 1);
+  raw = v1->Call(*payload);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_THAT(*raw, HasSubstr("a request must be a JSON object"));
 }
 
 double ProcessCpuMs() {
@@ -498,7 +558,7 @@ TEST_F(ServerTest, FramedHandshakeErrors) {
   auto fd = ConnectUnix(options_.socket_path);
   ASSERT_TRUE(fd.ok());
   UniqueFd sock(*fd);
-  ASSERT_EQ(WriteAll(sock.get(), ClientHello(2, 3), std::chrono::steady_clock::now() + 1s).status,
+  ASSERT_EQ(WriteAll(sock.get(), ClientHello(3, 4), std::chrono::steady_clock::now() + 1s).status,
             IoStatus::kOk);
   std::string got;
   char buf[1024];

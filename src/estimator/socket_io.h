@@ -71,13 +71,14 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-// Framed protocol (version 1): client hello = "WTSN" + u16 min version + u16 max version; server
-// hello = "WTSN" + u16 chosen version (0: none) + u16 status (0 ok, 1 no common version), then one
-// frame with a JSON description. Every frame = u32 payload length + payload. All integers are
-// big-endian.
+// Framed protocol: client hello = "WTSN" + u16 min version + u16 max version; server hello =
+// "WTSN" + u16 chosen version (0: none) + u16 status (0 ok, 1 no common version), then one frame
+// with a JSON description. Every frame = u32 payload length + payload. All integers of the framing
+// are big-endian. Version 1: JSON payloads. Version 2: also binary payloads (binary_codec.h).
 inline constexpr std::string_view kFramedMagic = "WTSN";
 inline constexpr std::uint16_t kFramedVersionMin = 1;
-inline constexpr std::uint16_t kFramedVersionMax = 1;
+inline constexpr std::uint16_t kFramedVersionMax = 2;
+inline constexpr std::uint16_t kFramedVersionBinary = 2;  // the first with binary payloads
 inline constexpr std::size_t kHelloBytes = 8;
 inline constexpr std::size_t kFrameHeaderBytes = 4;
 
