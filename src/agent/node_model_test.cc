@@ -195,8 +195,9 @@ TEST(SidecarNodeModelTest, AsksTheEstimatorOverTheFramedProtocol) {
 
   SidecarNodeModel m(so.socket_path, NodeTarget::kComponents, ComputableFeatures(false),
                      std::chrono::milliseconds(2000));
-  for (int i = 0; i < 2; ++i) {  // the second call reuses the connection
-    auto e = m.Estimate({{"bpf_cpu_time_ms", 1000.0}, {"bpf_cpu_time_us", 1000.0}});
+  // The linear model's package: 30 W at these features, 20 W at zero.
+  auto expect_package = [](SidecarNodeModel& model) {
+    auto e = model.Estimate({{"bpf_cpu_time_ms", 1000.0}, {"bpf_cpu_time_us", 1000.0}});
     ASSERT_TRUE(e.ok()) << e.status().ToString();
     bool pkg = false;
     for (const auto& c : e->components) {
@@ -206,7 +207,19 @@ TEST(SidecarNodeModelTest, AsksTheEstimatorOverTheFramedProtocol) {
       EXPECT_DOUBLE_EQ(c.idle.value(), 20.0);
     }
     EXPECT_TRUE(pkg);
-  }
+  };
+  for (int i = 0; i < 2; ++i) expect_package(m);  // the second call reuses the connection
+  // A server that speaks only version 1: the same answer over JSON payloads.
+  estimator::ServerOptions v1 = so;
+  v1.socket_path = (dir / "est-v1.sock").string();
+  v1.max_framed_version = 1;
+  estimator::EstimatorServer old_server(v1, &handler, nullptr, MakeNullLogger());
+  ASSERT_TRUE(old_server.Start().ok());
+  SidecarNodeModel json(v1.socket_path, NodeTarget::kComponents, ComputableFeatures(false),
+                        std::chrono::milliseconds(2000));
+  expect_package(json);
+  old_server.Stop();
+
   SidecarNodeModel platform(so.socket_path, NodeTarget::kPlatform, ComputableFeatures(false),
                             std::chrono::milliseconds(2000));
   auto none = platform.Estimate({{"bpf_cpu_time_ms", 1000.0}});

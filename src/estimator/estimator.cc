@@ -127,56 +127,65 @@ Outcome RequestHandler::HandleBinary(std::string_view, std::string* reply) {
   return Outcome::kBadRequest;
 }
 
-Outcome Estimator::HandleBinary(std::string_view request, std::string* reply) {
+namespace {
+
+// Parse, estimate, reply: the one shape of both encodings' handlers. parse(request) gives a
+// Result<EstimateRequest>; write(prediction) appends the reply; error(message, parsed or null)
+// appends an error reply. Never throws.
+template <typename Parse, typename Write, typename Error>
+Outcome HandleWith(const Estimator& est, std::string_view request, std::string* reply, Parse parse,
+                   Write write, Error error) {
   const std::size_t reply_start = reply->size();
   try {
-    auto parsed = ParseBinaryRequest(request, options_.limits);
+    auto parsed = parse(request);
     if (!parsed.ok()) {
-      AppendBinaryErrorReply(parsed.status().message(), reply);
+      error(parsed.status().message(), nullptr);
       return Outcome::kBadRequest;
     }
     Outcome outcome = Outcome::kOk;
-    auto p = Estimate(*parsed, &outcome);
+    auto p = est.Estimate(*parsed, &outcome);
     if (!p.ok()) {
-      AppendBinaryErrorReply(p.status().message(), reply);
+      error(p.status().message(), &*parsed);
       return outcome;
     }
-    AppendBinaryReply(*p, reply);
+    write(*p);
     return Outcome::kOk;
   } catch (const std::bad_alloc&) {
     reply->resize(reply_start);
-    AppendBinaryErrorReply("out of memory while handling the request", reply);
+    error("out of memory while handling the request", nullptr);
   } catch (const std::exception& e) {
     reply->resize(reply_start);
-    AppendBinaryErrorReply(fmt::format("internal error: {}", e.what()), reply);
+    error(fmt::format("internal error: {}", e.what()), nullptr);
   }
   return Outcome::kInternal;
 }
 
+}  // namespace
+
+Outcome Estimator::HandleBinary(std::string_view request, std::string* reply) {
+  return HandleWith(
+      *this, request, reply,
+      [&](std::string_view r) { return ParseBinaryRequest(r, options_.limits); },
+      [&](const PowerPrediction& p) { AppendBinaryReply(p, reply); },
+      [&](std::string_view message, const EstimateRequest*) {
+        AppendBinaryErrorReply(message, reply);
+      });
+}
+
 Outcome Estimator::Handle(std::string_view request, std::string* reply) {
-  const std::size_t reply_start = reply->size();
-  try {
-    auto parsed = ParseEstimateRequest(request, options_.limits);
-    if (!parsed.ok()) {
-      AppendErrorReply(parsed.status().message(), false, reply);
-      return Outcome::kBadRequest;
-    }
-    Outcome outcome = Outcome::kOk;
-    auto p = Estimate(*parsed, &outcome);
-    if (!p.ok()) {
-      AppendErrorReply(p.status().message(), parsed->legacy_list_reply, reply);
-      return outcome;
-    }
-    AppendPowersReply(*p, parsed->legacy_list_reply, reply);
-    return Outcome::kOk;
-  } catch (const std::bad_alloc&) {
-    reply->resize(reply_start);
-    AppendErrorReply("out of memory while handling the request", false, reply);
-  } catch (const std::exception& e) {
-    reply->resize(reply_start);
-    AppendErrorReply(fmt::format("internal error: {}", e.what()), false, reply);
-  }
-  return Outcome::kInternal;
+  // The legacy shape's list form applies to its errors too, once the request has been read.
+  bool list_reply = false;
+  return HandleWith(
+      *this, request, reply,
+      [&](std::string_view r) {
+        auto parsed = ParseEstimateRequest(r, options_.limits);
+        if (parsed.ok()) list_reply = parsed->legacy_list_reply;
+        return parsed;
+      },
+      [&](const PowerPrediction& p) { AppendPowersReply(p, list_reply, reply); },
+      [&](std::string_view message, const EstimateRequest* parsed) {
+        AppendErrorReply(message, parsed != nullptr && parsed->legacy_list_reply, reply);
+      });
 }
 
 }  // namespace wattson::estimator
