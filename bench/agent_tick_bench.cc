@@ -268,6 +268,28 @@ void BM_ScanOnly(benchmark::State& state) {
   state.counters["open_files"] = static_cast<double>(scanner.open_files());
 }
 
+// ScanProcesses as a caller without ProcScanner uses it: the previous scan kept for the cgroup
+// paths. Scan() times one scan; keeping the result is outside the timing.
+class StatelessScanner {
+ public:
+  StatelessScanner(const wattson::HostFs& fs, const wattson::Clock& clock)
+      : fs_(fs), clock_(clock), previous_(wattson::usage::ScanProcesses(fs, clock, opts_)) {}
+  void Scan(benchmark::State& state) {
+    opts_.previous = previous_.ok() ? &*previous_ : nullptr;
+    auto scan = wattson::usage::ScanProcesses(fs_, clock_, opts_);
+    benchmark::DoNotOptimize(scan);
+    state.PauseTiming();
+    previous_ = std::move(scan);
+    state.ResumeTiming();
+  }
+
+ private:
+  const wattson::HostFs& fs_;
+  const wattson::Clock& clock_;
+  wattson::usage::ScanOptions opts_;
+  wattson::Result<wattson::usage::ProcScan> previous_;
+};
+
 // The stateless ScanProcesses (open, read, close every file; schedstat read; the cgroup path kept
 // from the previous scan for up to 10 scans), for comparison.
 void BM_ScanStateless(benchmark::State& state) {
@@ -275,18 +297,12 @@ void BM_ScanStateless(benchmark::State& state) {
   BenchHost host(processes, 32);
   const wattson::HostFs& hostfs = host.fs();
   wattson::FakeClock clock;
-  wattson::usage::ScanOptions opts;
-  auto previous = wattson::usage::ScanProcesses(hostfs, clock, opts);
+  StatelessScanner scanner(hostfs, clock);
   for (auto _ : state) {
     state.PauseTiming();
     host.Step(3.0);
     state.ResumeTiming();
-    opts.previous = previous.ok() ? &*previous : nullptr;
-    auto scan = wattson::usage::ScanProcesses(hostfs, clock, opts);
-    benchmark::DoNotOptimize(scan);
-    state.PauseTiming();
-    previous = std::move(scan);
-    state.ResumeTiming();
+    scanner.Scan(state);
   }
 }
 
@@ -310,16 +326,10 @@ void BM_ScanRealProc(benchmark::State& state) {
     wattson::usage::ProcScanner scanner(hostfs, clock, wattson::agent::DefaultAgentScanOptions());
     auto first = scanner.Scan();
     std::size_t seen = first.ok() ? first->processes.size() : 0;
-    wattson::usage::ScanOptions opts;
-    auto previous = wattson::usage::ScanProcesses(hostfs, clock, opts);
+    StatelessScanner stateless_scanner(hostfs, clock);
     for (auto _ : state) {
       if (stateless) {
-        opts.previous = previous.ok() ? &*previous : nullptr;
-        auto scan = wattson::usage::ScanProcesses(hostfs, clock, opts);
-        benchmark::DoNotOptimize(scan);
-        state.PauseTiming();
-        previous = std::move(scan);
-        state.ResumeTiming();
+        stateless_scanner.Scan(state);
       } else {
         auto scan = scanner.Scan();
         benchmark::DoNotOptimize(scan);

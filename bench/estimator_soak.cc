@@ -1,8 +1,8 @@
 // Soak driver for `wattson estimator` (issue 4): for N minutes, 16 clients send Kepler and framed
-// requests to a server child process, with malformed ones mixed in (garbage, truncated, NaN,
-// ragged rows, unknown fields, wrong types, oversized, silent, vanishing mid-reply, flipped
-// bytes). Every valid reply is checked against the same model evaluated here; the server's RSS is
-// sampled. Exits 1 on a crash, a wrong answer or RSS growth beyond 10 %.
+// (JSON and binary) requests to a server child process, with malformed ones mixed in (garbage,
+// truncated, NaN, ragged rows, unknown fields, wrong types, oversized, silent, vanishing mid-reply,
+// flipped bytes). Every valid reply is checked against the same model evaluated here; the server's
+// RSS is sampled. Exits 1 on a crash, a wrong answer or RSS growth beyond 10 %.
 //
 // Usage: wattson_estimator_soak [--minutes M (default 10)] [--clients N (16)]
 //                               [--pause-ms P (pause between a client's requests, default 2)]
@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "estimator/binary_codec.h"
 #include "estimator_bench_common.h"
 #include "nlohmann/json.hpp"
 
@@ -39,7 +40,22 @@ struct Counters {
   std::atomic<std::uint64_t> malformed_closed{0};
   std::atomic<std::uint64_t> malformed_accepted{0};  // flipped bytes that still parse
   std::atomic<std::uint64_t> framed{0};
+  std::atomic<std::uint64_t> binary{0};  // framed requests with binary payloads
 };
+
+// The same request as a framed-protocol binary payload.
+std::string FormatBinary(const std::vector<std::vector<double>>& rows, int model) {
+  estimator::BinaryRequest b;
+  b.metrics = {"bpf_block_irq",  "bpf_cpu_time_ms",    "bpf_net_rx_irq",
+               "bpf_net_tx_irq", "bpf_page_cache_hit", "cpu_instructions"};
+  b.rows = rows.size();
+  for (const auto& row : rows) b.values.insert(b.values.end(), row.begin(), row.end());
+  b.source = "intel_rapl";
+  b.system_features = {"cpu_architecture"};
+  b.system_values = {"Sky Lake"};
+  b.trainer_name = BenchTrainer(model);
+  return *estimator::EncodeBinaryRequest(b);
+}
 
 std::string Format(const std::vector<std::vector<double>>& rows, int model) {
   std::string out =
@@ -119,6 +135,32 @@ class Soak {
     return rows;
   }
 
+  // Every component's watts, bit for bit, as the model predicts them here.
+  bool CheckBinary(const std::string& reply, int model,
+                   const std::vector<std::vector<double>>& rows) {
+    auto got = estimator::ParseBinaryReply(reply);
+    if (!got.ok() || !got->msg.empty() || got->rows != rows.size()) return false;
+    FeatureMatrix x(BenchFeatures(), rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      for (std::size_t c = 0; c < 5; ++c) x.at(r, c) = rows[r][c];
+    }
+    auto expect = models_[static_cast<std::size_t>(model)]->Predict(x);
+    if (!expect.ok() || expect->components.size() != got->components.size()) return false;
+    for (const auto& cp : expect->components) {
+      const auto* found = [&]() -> const estimator::BinaryReply::Component* {
+        for (const auto& c : got->components) {
+          if (c.name == ComponentName(cp.component)) return &c;
+        }
+        return nullptr;
+      }();
+      if (found == nullptr) return false;
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        if (found->watts[r] != cp.watts[r].value()) return false;
+      }
+    }
+    return true;
+  }
+
   bool Check(const std::string& reply, int model, const std::vector<std::vector<double>>& rows) {
     auto j = nlohmann::json::parse(reply, nullptr, false);
     if (j.is_discarded() || !j.is_object() || j.value("msg", "?") != "") return false;
@@ -144,14 +186,17 @@ class Soak {
     const std::string request = Format(rows, model);
     ++counters_.valid;
     Result<std::string> reply = Status::Internal("unset");
-    if (rng() % 2 == 0) {
+    const int how = static_cast<int>(rng() % 3);  // Kepler, framed JSON, framed binary
+    const bool binary = how == 2;
+    if (how != 0) {
       if (!*framed) {
         auto c = estimator::FramedClient::Connect(socket_, std::chrono::seconds(10));
         if (c.ok()) framed->emplace(std::move(c).value());
       }
       if (*framed) {
         ++counters_.framed;
-        reply = (*framed)->Call(request);
+        if (binary) ++counters_.binary;
+        reply = (*framed)->Call(binary ? FormatBinary(rows, model) : request);
         if (!reply.ok()) framed->reset();
       }
     } else {
@@ -162,7 +207,7 @@ class Soak {
       Note("transport: " + reply.status().ToString());
       return;
     }
-    if (Check(*reply, model, rows)) {
+    if (binary ? CheckBinary(*reply, model, rows) : Check(*reply, model, rows)) {
       ++counters_.valid_ok;
     } else {
       ++counters_.wrong;
@@ -235,8 +280,36 @@ class Soak {
           }
           framed->emplace(std::move(c).value());
         }
-        auto reply = (*framed)->Call(good.substr(0, good.size() / 2));
-        if (reply.ok() && reply->find("\"msg\": \"\"") == std::string::npos) {
+        // Half a JSON request, or a binary request with bytes flipped or cut.
+        bool refused = false;
+        Result<std::string> reply = Status::Internal("unset");
+        if (rng() % 2 == 0) {
+          reply = (*framed)->Call(good.substr(0, good.size() / 2));
+          refused = reply.ok() && reply->find("\"msg\": \"\"") == std::string::npos;
+        } else {
+          std::string b = FormatBinary(Rows(rng, 1 + rng() % 20), model);
+          if (rng() % 2 == 0) {
+            b.resize(rng() % b.size());
+            if (b.empty()) b.push_back('\x01');
+          } else {
+            for (int i = 0, n = 1 + static_cast<int>(rng() % 3); i < n; ++i) {
+              b[1 + rng() % (b.size() - 1)] = static_cast<char>(rng());
+            }
+          }
+          reply = (*framed)->Call(b);
+          if (reply.ok()) {
+            auto decoded = estimator::ParseBinaryReply(*reply);
+            if (!decoded.ok()) {
+              ++counters_.wrong;
+              Note("undecodable binary reply");
+            } else if (decoded->msg.empty()) {
+              ++counters_.malformed_accepted;  // flipped bytes inside the values: still valid
+              return;
+            }
+            refused = decoded.ok() && !decoded->msg.empty();
+          }
+        }
+        if (refused) {
           ++counters_.malformed_error_reply;
         } else {
           ++counters_.malformed_closed;
@@ -353,10 +426,12 @@ int Main(int argc, char** argv) {
           : (static_cast<double>(last.current) / static_cast<double>(baseline.current) - 1) * 100;
   std::printf("soak: %.1f min, %d clients\n", minutes, clients);
   std::printf(
-      "  valid requests: %llu (%llu framed), answered correctly: %llu, wrong: %llu, "
+      "  valid requests: %llu (%llu framed, %llu of them binary), answered correctly: %llu, "
+      "wrong: %llu, "
       "no reply: %llu\n",
       static_cast<unsigned long long>(c.valid.load()),
       static_cast<unsigned long long>(c.framed.load()),
+      static_cast<unsigned long long>(c.binary.load()),
       static_cast<unsigned long long>(c.valid_ok.load()),
       static_cast<unsigned long long>(c.wrong.load()),
       static_cast<unsigned long long>(c.transport_errors.load()));
