@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Fails if any C++ file in the repository is not formatted with the repository's .clang-format.
+# Fails if any C or C++ file in the repository is not formatted with the repository's .clang-format.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files -co --exclude-standard -- '*.cc' '*.h')
+mapfile -t files < <(git ls-files -co --exclude-standard -- '*.cc' '*.h' '*.c')
 bad=()
 for f in "${files[@]}"; do
   [ -f "$f" ] || continue

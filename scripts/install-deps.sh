@@ -13,6 +13,7 @@ PACKAGES=(
   libcpp-httplib-dev  # estimator: INIT_URL and model-server fetches, /metrics endpoint
   libyaml-cpp-dev     # agent: YAML --config files
   libzip-dev          # models: Kepler model archives (zip)
+  libbpf-dev          # agent: loads its eBPF on-CPU time program (compiled by clang)
   # tests, benchmarks, coverage
   libgtest-dev libgmock-dev libbenchmark-dev gcovr
   prometheus chromium  # integration tests: a real Prometheus scrapes the agent; headless web page

@@ -102,11 +102,11 @@ void ParseUptime(const Result<std::string>& up, ProcScan& scan) {
 }
 
 // A sample from a parsed stat (everything but schedstat and the cgroup).
-ProcessSample SampleOf(int pid, ProcStat& st, const ScanOptions& options) {
+ProcessSample SampleOf(int pid, const ProcStat& st, const ScanOptions& options) {
   ProcessSample p;
   p.pid = pid;
   p.ppid = st.ppid;
-  p.comm = std::move(st.comm);
+  p.comm = st.comm;
   p.stat_cpu_time = Ticks(st.utime_ticks + st.stime_ticks, options.ticks_per_second);
   p.num_threads = st.num_threads;
   p.start_time_ticks = st.start_time_ticks;
@@ -377,34 +377,45 @@ Result<std::uint64_t> RaiseOpenFileLimit() {
 // What the scanner remembers of one pid between scans.
 struct ProcScanner::Known {
   int pid = 0;
-  std::uint64_t start_time_ticks = 0;
-  bool have_stat = false;    // start_time_ticks and comm are from a parsed stat
+  bool have_stat = false;    // stat holds this process's last parsed /proc/<pid>/stat
   bool have_cgroup = false;  // cgroup_path was read for this process
   int cgroup_age = 0;        // scans since cgroup_path was read
-  std::string comm;
+  ProcStat stat;
   std::string cgroup_path;
-  std::unique_ptr<HostFileHandle> stat;  // open /proc/<pid>/stat, or null
+  std::unique_ptr<HostFileHandle> stat_file;  // open /proc/<pid>/stat, or null
+  // With an on-CPU source: CPU time = stat_cpu_time + (on-CPU ns now - on_cpu_base_ns), counted
+  // from the last read of stat; reported is the last value given (kept from going backwards).
+  bool on_cpu_based = false;
+  Seconds stat_cpu_time;
+  std::uint64_t on_cpu_base_ns = 0;
+  std::uint64_t execs = 0;
+  Seconds reported;
 };
 
-ProcScanner::ProcScanner(const HostFs& fs, const Clock& clock, ScanOptions options)
-    : fs_(fs), clock_(clock), options_(options) {
+ProcScanner::ProcScanner(const HostFs& fs, const Clock& clock, ScanOptions options,
+                         OnCpuTimeSource* on_cpu)
+    : fs_(fs), clock_(clock), options_(options), on_cpu_(on_cpu) {
   options_.previous = nullptr;
   if (options_.cgroup_recheck_scans < 1) options_.cgroup_recheck_scans = 1;
   max_open_files_ = OpenFileBudget(options_.max_open_files);
+  if (options_.ticks_per_second > 0 && std::isfinite(options_.ticks_per_second)) {
+    ns_per_tick_ = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(std::llround(1e9 / options_.ticks_per_second)));
+  }
 }
 
 ProcScanner::~ProcScanner() = default;
 
 void ProcScanner::Drop(Known& k) {
-  if (k.stat != nullptr) {
-    k.stat.reset();
+  if (k.stat_file != nullptr) {
+    k.stat_file.reset();
     --open_files_;
   }
 }
 
 Status ProcScanner::ReadStat(Known& k, const std::string& path) {
-  if (k.stat != nullptr) {
-    Status s = k.stat->Reread(&stat_buf_, kMaxProcFileBytes);
+  if (k.stat_file != nullptr) {
+    Status s = k.stat_file->Reread(&stat_buf_, kMaxProcFileBytes);
     if (s.ok() || !IsGone(s)) return s;
     // The file we had is gone (its process exited, or the file was replaced): this pid, if it is
     // still listed, is a new file.
@@ -413,9 +424,9 @@ Status ProcScanner::ReadStat(Known& k, const std::string& path) {
   if (open_files_ < max_open_files_) {
     auto opened = fs_.OpenForReread(path);
     if (opened.ok()) {
-      k.stat = std::move(opened).value();
+      k.stat_file = std::move(opened).value();
       ++open_files_;
-      return k.stat->Reread(&stat_buf_, kMaxProcFileBytes);
+      return k.stat_file->Reread(&stat_buf_, kMaxProcFileBytes);
     }
     if (IsGone(opened.status())) return opened.status();
     // Any other failure to open (EMFILE: the process ran out of descriptors, ...): read it the
@@ -423,6 +434,53 @@ Status ProcScanner::ReadStat(Known& k, const std::string& path) {
   }
   WATTSON_ASSIGN_OR_RETURN(stat_buf_, fs_.ReadFile(path, kMaxProcFileBytes));
   return Status::Ok();
+}
+
+ProcScanner::StatRead ProcScanner::ReadAndParseStat(Known& k, const std::string& path,
+                                                    ProcScan& scan) {
+  auto failed = [&](const Status& s) {
+    if (IsGone(s)) {
+      ++scan.vanished;
+      Drop(k);
+      return StatRead::kGone;
+    }
+    scan.unreadable_pids.push_back(k.pid);
+    NoteError(scan, s.ToString());
+    return StatRead::kUnreadable;
+  };
+  Status read = ReadStat(k, path);
+  if (!read.ok()) return failed(read);
+  auto st = ParseProcStat(stat_buf_);
+  if (!st.ok()) return failed(st.status().WithContext(fs_.Describe(path)));
+  if (k.have_stat && k.stat.start_time_ticks != st->start_time_ticks) {
+    // A recycled pid: a new process. Its file is opened afresh (a real /proc file of the old
+    // process would have read ESRCH above; anything else is stale too).
+    Drop(k);
+    const int pid = k.pid;
+    k = Known{};
+    k.pid = pid;
+    Status again = ReadStat(k, path);
+    if (!again.ok()) return failed(again);
+    st = ParseProcStat(stat_buf_);
+    if (!st.ok()) return failed(st.status().WithContext(fs_.Describe(path)));
+  }
+  const bool comm_changed = k.have_stat && k.stat.comm != st->comm;
+  k.stat = std::move(st).value();
+  k.have_stat = true;
+  return comm_changed ? StatRead::kExeced : StatRead::kRead;
+}
+
+std::optional<Seconds> ProcScanner::OnCpuTime(const Known& k, const ProcessOnCpu* entry) const {
+  if (!k.on_cpu_based || !k.have_stat) return std::nullopt;
+  if (entry == nullptr) {
+    // Not switched out since the source started: no CPU used, if nothing was dropped.
+    if (on_cpu_->complete() && k.on_cpu_base_ns == 0) return k.stat_cpu_time;
+    return std::nullopt;
+  }
+  // A different start time is a recycled pid, more execs a new program: read stat.
+  if (entry->start_boottime_ns / ns_per_tick_ != k.stat.start_time_ticks) return std::nullopt;
+  if (entry->execs != k.execs || entry->on_cpu_ns < k.on_cpu_base_ns) return std::nullopt;
+  return k.stat_cpu_time + Seconds(static_cast<double>(entry->on_cpu_ns - k.on_cpu_base_ns) * 1e-9);
 }
 
 Result<ProcScan> ProcScanner::Scan() {
@@ -436,6 +494,13 @@ Result<ProcScan> ProcScanner::Scan() {
   ParseNode(ReadWithHandle(fs_, proc_stat_, "/proc/stat", kMaxProcFileBytes), scan,
             options_.ticks_per_second);
   ParseUptime(ReadWithHandle(fs_, proc_uptime_, "/proc/uptime", 4096), scan);
+  bool on_cpu = false;
+  if (on_cpu_ != nullptr) {
+    Status s = on_cpu_->Refresh();
+    on_cpu = s.ok();
+    if (!on_cpu)
+      NoteError(scan, s.WithContext("on-CPU times (read from /proc instead)").ToString());
+  }
 
   const std::vector<int> pids = PidsOf(names);
   scan.processes.reserve(pids.size());
@@ -455,67 +520,58 @@ Result<ProcScan> ProcScanner::Scan() {
     path.clear();
     fmt::format_to(std::back_inserter(path), "/proc/{}/stat", pid);
     const std::string_view dir = std::string_view(path).substr(0, path.size() - 5);
-    auto unreadable = [&](const Status& s) {
-      scan.unreadable_pids.push_back(pid);
-      NoteError(scan, s.ToString());
-    };
-    Status read = ReadStat(k, path);
-    if (!read.ok()) {
-      if (IsGone(read)) {
-        ++scan.vanished;
+
+    const ProcessOnCpu* entry = on_cpu ? on_cpu_->Find(pid) : nullptr;
+    const std::optional<Seconds> on_cpu_time = on_cpu ? OnCpuTime(k, entry) : std::nullopt;
+    bool execed = false;
+    ProcessSample p;
+    if (on_cpu_time) {
+      p = SampleOf(pid, k.stat, options_);
+      p.stat_cpu_time = p.cpu_time = *on_cpu_time;
+      ++scan.on_cpu_samples;
+    } else {
+      const bool was_on_cpu = k.on_cpu_based;
+      const StatRead r = ReadAndParseStat(k, path, scan);
+      if (r == StatRead::kGone) continue;
+      if (r == StatRead::kUnreadable) {
+        known.push_back(std::move(k));  // keeps what it knew (and its file) for the next scan
+        continue;
+      }
+      execed = r == StatRead::kExeced;
+      p = SampleOf(pid, k.stat, options_);
+      if (!(p.kernel_thread && !options_.include_kernel_threads)) {
+        AddSchedstat(fs_, std::string(dir), options_, p);
+      }
+      if (on_cpu) {
+        // Count from this read of stat; the file need not stay open (it is read again only for
+        // an exec or a recycled pid).
+        const bool same =
+            entry != nullptr && entry->start_boottime_ns / ns_per_tick_ == k.stat.start_time_ticks;
+        k.on_cpu_based = true;
+        k.stat_cpu_time = p.stat_cpu_time;
+        k.on_cpu_base_ns = same ? entry->on_cpu_ns : 0;
+        k.execs = same ? entry->execs : 0;
+        if (!was_on_cpu) k.reported = Seconds(0);
         Drop(k);
-        continue;
-      }
-      unreadable(read);
-      known.push_back(std::move(k));  // keeps what it knew (and its file) for the next scan
-      continue;
-    }
-    auto st = ParseProcStat(stat_buf_);
-    if (!st.ok()) {
-      unreadable(st.status().WithContext(fs_.Describe(path)));
-      known.push_back(std::move(k));
-      continue;
-    }
-    if (k.have_stat && k.start_time_ticks != st->start_time_ticks) {
-      // A recycled pid: a new process. Its file is opened afresh (a real /proc file of the old
-      // process would have read ESRCH above; anything else is stale too).
-      Drop(k);
-      k = Known{};
-      k.pid = pid;
-      Status again = ReadStat(k, path);
-      if (!again.ok()) {
-        if (IsGone(again)) {
-          ++scan.vanished;
-          Drop(k);
-        } else {
-          unreadable(again);
-          known.push_back(std::move(k));
-        }
-        continue;
-      }
-      st = ParseProcStat(stat_buf_);
-      if (!st.ok()) {
-        unreadable(st.status().WithContext(fs_.Describe(path)));
-        known.push_back(std::move(k));
-        continue;
+      } else {
+        k.on_cpu_based = false;
       }
     }
-    const bool comm_changed = k.have_stat && k.comm != st->comm;
-    if (!k.have_stat || comm_changed) k.comm = st->comm;
-    k.have_stat = true;
-    k.start_time_ticks = st->start_time_ticks;
-    ProcessSample p = SampleOf(pid, *st, options_);
+    if (k.on_cpu_based) {
+      // stat (tick resolution) read again after on-CPU times may be a little behind them.
+      p.stat_cpu_time = p.cpu_time = std::max(p.cpu_time, k.reported);
+      k.reported = p.cpu_time;
+    }
     if (p.kernel_thread && !options_.include_kernel_threads) {
       known.push_back(std::move(k));
       continue;
     }
-    AddSchedstat(fs_, std::string(dir), options_, p);
 
     const auto period = static_cast<std::uint64_t>(options_.cgroup_recheck_scans);
     const bool refresh = options_.cgroup_recheck_scans > 1
                              ? (static_cast<std::uint64_t>(pid) + scans_) % period == 0
                              : true;
-    if (k.have_cgroup && !comm_changed && !refresh) {
+    if (k.have_cgroup && !execed && !refresh) {
       ++k.cgroup_age;
     } else {
       auto cg = fs_.ReadFile(std::string(dir) + "/cgroup", kMaxProcFileBytes);
@@ -525,7 +581,8 @@ Result<ProcScan> ProcScanner::Scan() {
           Drop(k);
           continue;
         }
-        unreadable(cg.status());
+        scan.unreadable_pids.push_back(pid);
+        NoteError(scan, cg.status().ToString());
         k.have_cgroup = false;
         known.push_back(std::move(k));
         continue;
@@ -541,6 +598,7 @@ Result<ProcScan> ProcScanner::Scan() {
   }
   for (; old != known_.end(); ++old) Drop(*old);
   known_ = std::move(known);
+  if (on_cpu) on_cpu_->Retain(pids);
   return scan;
 }
 

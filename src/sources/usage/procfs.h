@@ -17,6 +17,7 @@
 #include "common/host_fs.h"
 #include "common/status.h"
 #include "common/units.h"
+#include "sources/usage/on_cpu_time.h"
 
 namespace wattson::usage {
 
@@ -26,12 +27,13 @@ struct ProcessSample {
   int ppid = 0;
   std::string comm;  // from /proc/<pid>/stat (the same 15-byte task comm as /proc/<pid>/comm)
   // utime + stime from /proc/<pid>/stat: the whole thread group, exited threads included, at
-  // clock-tick resolution.
+  // clock-tick resolution. With an on-CPU time source (ProcScanner), the value of the last read of
+  // stat plus the group's on-CPU time since, in nanoseconds.
   Seconds stat_cpu_time;
   // First field of /proc/<pid>/schedstat: on-CPU nanoseconds of the thread-group leader only.
   // Absent when the file is missing or unreadable.
   std::optional<Seconds> schedstat_cpu_time;
-  int num_threads = 1;  // stat field 20
+  int num_threads = 1;  // stat field 20 (with an on-CPU time source: as of the last read of stat)
   // The best cumulative CPU time: schedstat where it covers the whole process (one thread), else
   // stat. UsageTracker chooses per delta (see usage_tracker.h); this is for display.
   Seconds cpu_time;
@@ -86,6 +88,8 @@ struct ProcScan {
   // error). They are not ended: a tracker keeps their previous state.
   std::vector<int> unreadable_pids;
   int vanished = 0;  // pids that exited between listing /proc and reading them
+  // Processes whose CPU time came from ProcScanner's on-CPU time source, without reading stat.
+  int on_cpu_samples = 0;
   int read_errors = 0;
   std::optional<NodeCpuTimes> node;  // absent if /proc/stat could not be read or parsed
   std::optional<Seconds> uptime;     // first field of /proc/uptime (seconds since boot)
@@ -104,9 +108,20 @@ Result<ProcScan> ScanProcesses(const HostFs& fs, const Clock& clock,
 // and otherwise once every cgroup_recheck_scans scans; a pid's file is closed when the pid
 // disappears, its process exits (the old file reads ESRCH) or the pid is reused (start time
 // differs). Not thread-safe; fs and clock must outlive it.
+//
+// With an on-CPU time source (on_cpu, which must outlive the scanner and see the same processes:
+// the host's real /proc), each scan refreshes it once and a known process's stat is not read at
+// all: its CPU time is stat's value at the last read plus the source's on-CPU time since, kept
+// from going backwards. stat is read (and not kept open) for a new process, on an exec or a
+// recycled pid the source reports, when the source has no entry for it but might have dropped one
+// (complete() false), and for every process in a scan whose Refresh fails (that error is in
+// ProcScan::errors). Processes that have gone are then forgotten by the source (Retain). A pid
+// recycled by a process that has not yet been switched out keeps the old process's values until it
+// is: at most one scan.
 class ProcScanner {
  public:
-  ProcScanner(const HostFs& fs, const Clock& clock, ScanOptions options = {});
+  ProcScanner(const HostFs& fs, const Clock& clock, ScanOptions options = {},
+              OnCpuTimeSource* on_cpu = nullptr);
   ~ProcScanner();
   ProcScanner(const ProcScanner&) = delete;
   ProcScanner& operator=(const ProcScanner&) = delete;
@@ -119,14 +134,22 @@ class ProcScanner {
 
  private:
   struct Known;
+  enum class StatRead { kRead, kExeced, kGone, kUnreadable };
   // Reads /proc/<pid>/stat into stat_buf_ through k's handle (opened, reopened or closed as
   // needed) or, past the open-file bound, ReadFile.
   Status ReadStat(Known& k, const std::string& path);
+  // ReadStat and parse into k.stat; a different start time resets k (a recycled pid) and reads
+  // again. kExeced: the comm changed. kGone and kUnreadable are counted in scan.
+  StatRead ReadAndParseStat(Known& k, const std::string& path, ProcScan& scan);
+  // k's CPU time from the source's entry, or nullopt when stat must be read.
+  std::optional<Seconds> OnCpuTime(const Known& k, const ProcessOnCpu* entry) const;
   void Drop(Known& k);
 
   const HostFs& fs_;
   const Clock& clock_;
   ScanOptions options_;
+  OnCpuTimeSource* on_cpu_;
+  std::uint64_t ns_per_tick_ = 10'000'000;  // start_boottime ns per stat start-time tick
   std::size_t max_open_files_ = 0;
   std::size_t open_files_ = 0;
   std::uint64_t scans_ = 0;

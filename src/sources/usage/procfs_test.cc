@@ -3,6 +3,10 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -607,6 +611,219 @@ TEST(ProcScannerTest, UnlistableProcIsAnError) {
   bad.ticks_per_second = 0;
   ProcScanner invalid(empty, clock, bad);
   EXPECT_EQ(invalid.Scan().status().code(), StatusCode::kInvalidArgument);
+}
+
+// ProcScanner with an on-CPU time source
+
+// An OnCpuTimeSource whose entries a test sets.
+class FakeOnCpu final : public OnCpuTimeSource {
+ public:
+  std::string_view name() const override { return "fake"; }
+  Status Refresh() override {
+    ++refreshes;
+    if (!refresh_status.ok()) return refresh_status;
+    return Status::Ok();
+  }
+  const ProcessOnCpu* Find(int tgid) const override {
+    auto it = entries.find(tgid);
+    return it == entries.end() ? nullptr : &it->second;
+  }
+  bool complete() const override { return is_complete; }
+  void Retain(std::span<const int> listed) override {
+    retained.assign(listed.begin(), listed.end());
+    std::erase_if(entries, [&](const auto& e) {
+      return !std::binary_search(listed.begin(), listed.end(), e.first);
+    });
+  }
+  // The process (tgid, start in stat ticks of 10 ms) has run `seconds` since the source started.
+  void Set(int tgid, unsigned long start_ticks, double seconds, std::uint64_t execs = 0) {
+    entries[tgid] = {tgid, start_ticks * 10'000'000ull,
+                     static_cast<std::uint64_t>(std::llround(seconds * 1e9)), execs};
+  }
+
+  std::map<int, ProcessOnCpu> entries;
+  bool is_complete = true;
+  Status refresh_status = Status::Ok();
+  int refreshes = 0;
+  std::vector<int> retained;
+};
+
+TEST(ProcScannerOnCpuTest, KnownProcessesTakeTheSourcesTimeWithoutReadingStat) {
+  FakeHostFs base;
+  AddProc(base, 50, "busy", 100, 100, "0::/a\n");  // 1 s of CPU at the first scan
+  AddProc(base, 51, "idle", 300, 100, "0::/b\n");  // 3 s, and no CPU since the source started
+  FaultInjectingHostFs fs(base);
+  FakeClock clock;
+  FakeOnCpu on_cpu;
+  on_cpu.Set(50, 100, 4.0);  // the source's count at the first scan (since it started)
+  ProcScanner scanner(fs, clock, ScannerOptions(), &on_cpu);
+  auto scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->on_cpu_samples, 0);  // first sight: stat read
+  EXPECT_DOUBLE_EQ(Find(*scan, 50)->cpu_time.value(), 1.0);
+  EXPECT_EQ(scanner.open_files(), 0u);  // stat files are not kept open
+  // Reading stat now would fail: it is not read.
+  fs.FailPath("/proc/50/stat", Status::IoError("EIO"));
+  fs.FailPath("/proc/51/stat", Status::IoError("EIO"));
+  on_cpu.Set(50, 100, 4.25);
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->read_errors, 0);
+  EXPECT_EQ(scan->on_cpu_samples, 2);
+  EXPECT_DOUBLE_EQ(Find(*scan, 50)->cpu_time.value(), 1.25);
+  EXPECT_DOUBLE_EQ(Find(*scan, 50)->stat_cpu_time.value(), 1.25);
+  EXPECT_DOUBLE_EQ(Find(*scan, 51)->cpu_time.value(), 3.0);
+  EXPECT_EQ(Find(*scan, 50)->comm, "busy");
+  EXPECT_EQ(Find(*scan, 50)->start_time_ticks, 100u);
+  EXPECT_EQ(Find(*scan, 50)->cgroup_path, "/a");
+  EXPECT_EQ(on_cpu.refreshes, 2);
+  EXPECT_THAT(on_cpu.retained, ElementsAre(50, 51));
+}
+
+TEST(ProcScannerOnCpuTest, ExecRecycledPidAndIncompleteSourceReadStat) {
+  FakeHostFs base;
+  AddProc(base, 60, "runc:[2:INIT]", 10, 100, "0::/runtime\n");
+  AddProc(base, 61, "old", 10, 100, "0::/old\n");
+  AddProc(base, 62, "quiet", 10, 100, "0::/q\n");
+  FakeClock clock;
+  FakeOnCpu on_cpu;
+  on_cpu.Set(60, 100, 0.5);
+  on_cpu.Set(61, 100, 0.5);
+  ProcScanner scanner(base, clock, ScannerOptions(), &on_cpu);
+  ASSERT_TRUE(scanner.Scan().ok());
+  // 60 execs its workload in a container's cgroup; 61's pid is recycled; 62 ran but the source
+  // dropped its entry (full table).
+  AddProc(base, 60, "nginx", 12, 100, "0::/kubepods/pod1/ctr\n");
+  on_cpu.Set(60, 100, 0.52, /*execs=*/1);
+  AddProc(base, 61, "new", 3, 900, "0::/new\n");
+  on_cpu.Set(61, 900, 0.03);
+  AddProc(base, 62, "quiet", 40, 100, "0::/q\n");
+  on_cpu.is_complete = false;
+  auto scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->on_cpu_samples, 0);
+  EXPECT_EQ(Find(*scan, 60)->comm, "nginx");
+  EXPECT_EQ(Find(*scan, 60)->cgroup_path, "/kubepods/pod1/ctr");
+  EXPECT_DOUBLE_EQ(Find(*scan, 60)->cpu_time.value(), 0.12);
+  EXPECT_EQ(Find(*scan, 61)->start_time_ticks, 900u);
+  EXPECT_EQ(Find(*scan, 61)->comm, "new");
+  EXPECT_DOUBLE_EQ(Find(*scan, 61)->cpu_time.value(), 0.03);
+  EXPECT_DOUBLE_EQ(Find(*scan, 62)->cpu_time.value(), 0.4);
+  // From here the new counts are the base: 60 runs 0.1 s more, without a stat read.
+  on_cpu.is_complete = true;
+  on_cpu.Set(60, 100, 0.62, 1);
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->on_cpu_samples, 3);
+  EXPECT_NEAR(Find(*scan, 60)->cpu_time.value(), 0.22, 1e-12);
+}
+
+TEST(ProcScannerOnCpuTest, FailingRefreshReadsStatAndTimeNeverGoesBackwards) {
+  FakeHostFs base;
+  AddProc(base, 70, "a", 100, 100, "0::/a\n");
+  FakeClock clock;
+  FakeOnCpu on_cpu;
+  ProcScanner scanner(base, clock, ScannerOptions(), &on_cpu);
+  ASSERT_TRUE(scanner.Scan().ok());
+  on_cpu.Set(70, 100, 0.557);
+  auto scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_NEAR(Find(*scan, 70)->cpu_time.value(), 1.557, 1e-12);
+  // The source fails for a scan: stat is read (truncated to 10 ms ticks: 1.55 s), the error is
+  // reported, and the time stays at what was reported.
+  base.SetFile("/proc/70/stat", StatLine(70, "a", 155, 0, 1, 100));
+  on_cpu.refresh_status = Status::IoError("bpf: Operation not permitted");
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->on_cpu_samples, 0);
+  EXPECT_THAT(scan->errors, ElementsAre(HasSubstr("Operation not permitted")));
+  EXPECT_DOUBLE_EQ(Find(*scan, 70)->cpu_time.value(), 1.55);
+  // Back: counted again from a read of stat (1.56 s, the source at 0.567 s).
+  on_cpu.refresh_status = Status::Ok();
+  base.SetFile("/proc/70/stat", StatLine(70, "a", 156, 0, 1, 100));
+  on_cpu.Set(70, 100, 0.567);
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_DOUBLE_EQ(Find(*scan, 70)->cpu_time.value(), 1.56);
+  on_cpu.Set(70, 100, 0.577);
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->on_cpu_samples, 1);
+  EXPECT_NEAR(Find(*scan, 70)->cpu_time.value(), 1.57, 1e-12);
+  // An exec makes stat be read again; it lags the on-CPU count (1.565 < 1.57): held at 1.57.
+  base.SetFile("/proc/70/stat", StatLine(70, "b", 156, 0, 1, 100));
+  on_cpu.Set(70, 100, 0.578, 1);
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(Find(*scan, 70)->comm, "b");
+  EXPECT_NEAR(Find(*scan, 70)->cpu_time.value(), 1.57, 1e-12);
+}
+
+TEST(ProcScannerOnCpuTest, SameTimesAsStatOverChurn) {
+  // Processes run, exec, exit and are replaced; stat and the source count the same CPU time
+  // (the source in exact ticks): the scanner with the source reports what stat says, while
+  // reading stat for new and exec'd processes only.
+  FakeHostFs fs;
+  FakeClock clock;
+  FakeOnCpu on_cpu;
+  std::mt19937 rng(7);
+  struct P {
+    unsigned long ticks, start;
+    std::uint64_t execs;
+    std::string comm;
+    unsigned long before_source = 0;  // ticks used before the source started
+  };
+  std::map<int, P> live;
+  int next_pid = 100;
+  auto write = [&](int pid, const P& p) {
+    AddProc(fs, pid, p.comm, p.ticks, p.start, "0::/c" + std::to_string(pid % 7) + "\n");
+  };
+  for (int i = 0; i < 40; ++i, ++next_pid) {
+    const unsigned long ticks = rng() % 500;
+    live[next_pid] = {ticks, 50, 0, "p", ticks};
+    write(next_pid, live[next_pid]);
+  }
+  ProcScanner with(fs, clock, ScannerOptions(), &on_cpu);
+  ProcScanner without(fs, clock, ScannerOptions());
+  int on_cpu_samples = 0;
+  for (int round = 0; round < 30; ++round) {
+    auto a = with.Scan();
+    auto b = without.Scan();
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->processes.size(), b->processes.size());
+    for (std::size_t i = 0; i < a->processes.size(); ++i) {
+      const ProcessSample& x = a->processes[i];
+      const ProcessSample& y = b->processes[i];
+      ASSERT_EQ(x.pid, y.pid);
+      EXPECT_EQ(x.start_time_ticks, y.start_time_ticks) << x.pid;
+      EXPECT_EQ(x.comm, y.comm) << x.pid;
+      EXPECT_EQ(x.cgroup_path, y.cgroup_path) << x.pid;
+      EXPECT_NEAR(x.cpu_time.value(), y.cpu_time.value(), 1e-9) << x.pid << " round " << round;
+    }
+    on_cpu_samples += a->on_cpu_samples;
+    // Next period: some run, one execs, one exits and its pid may be reused.
+    for (auto& [pid, p] : live) {
+      if (rng() % 3 == 0) p.ticks += 1 + rng() % 30;
+      if (rng() % 25 == 0) {
+        ++p.execs;
+        p.comm = "exec" + std::to_string(p.execs);
+      }
+    }
+    auto victim = std::next(live.begin(), static_cast<long>(rng() % live.size()));
+    const int gone = victim->first;
+    live.erase(victim);
+    RemoveProc(fs, gone);
+    on_cpu.entries.erase(gone);
+    const int pid = rng() % 2 == 0 ? gone : next_pid++;
+    live[pid] = {rng() % 20, 60ul + static_cast<unsigned long>(round), 0, "n"};
+    for (auto& [q, p] : live) {
+      write(q, p);
+      // The source counts the same ticks from when it started; every process has run at least
+      // once (its start), so each has an entry.
+      on_cpu.Set(q, p.start, static_cast<double>(p.ticks - p.before_source) * 0.01, p.execs);
+    }
+  }
+  EXPECT_GT(on_cpu_samples, 30 * 30);  // most processes most scans came from the source
 }
 
 }  // namespace
