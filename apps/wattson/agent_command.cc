@@ -97,7 +97,14 @@ CLI::App* AddAgentCommand(CLI::App& app, AgentCliOptions* opts) {
         "[MODEL_CONFIG]",
         "TEXT");
   keyed("--idle-apportioning", "idle_apportioning",
-        "Idle power to workloads: none, cpu_time, even_active_containers (default none)", "RULE");
+        "Idle power to workloads: none, cpu_time, even_active_containers (default cpu_time)",
+        "RULE");
+  keyed("--proc-open-files", "proc_open_files",
+        "Most /proc/<pid>/stat files kept open between ticks (default 4096; 0 = none)", "N");
+  keyed("--cpu-time-source", "cpu_time_source",
+        "Per-process CPU time: auto (eBPF where it loads, else /proc), ebpf, procfs (default "
+        "auto)",
+        "SOURCE");
   keyed("--error-log-every", "error_log_every",
         "Log a failing source at most once per N ticks (default 100)", "N");
   keyed("--estimate-platform", "estimate_platform",
@@ -159,7 +166,7 @@ int RunAgent(const AgentCliOptions& opts, const CliContext& ctx) {
   RootedHostFs fs(config->host_root);
   exporter::ExportState state(clock);
   auto built = agent::BuildAgent(*config, fs, clock, ctx.logger, state,
-                                 /*use_perf=*/config->host_root == "/");
+                                 /*real_host=*/config->host_root == "/");
   if (!built.ok()) return ReportRuntimeError(ctx, built.status());
 
   exporter::AgentHttpServer server(state, agent::HttpOptionsFrom(*config), ctx.logger);

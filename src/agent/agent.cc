@@ -43,7 +43,7 @@ Agent::Agent(AgentOptions options, AgentDeps deps)
       attributor_(options_.attribution),
       ledger_(std::make_shared<attribution::EnergyLedger>(options_.ledger)),
       tracker_(options_.tracker),
-      scanner_(*deps_.fs, *deps_.clock, options_.scan) {
+      scanner_(*deps_.fs, *deps_.clock, options_.scan, deps_.on_cpu.get()) {
   if (!deps_.logger) deps_.logger = MakeNullLogger();
   for (auto& m : deps_.meters) meters_.push_back(Meter{std::move(m), {}, {}});
   deps_.meters.clear();
@@ -409,6 +409,7 @@ void Agent::Publish(Seconds tick_duration) {
   status.ticks_total = ticks_;
   status.last_tick_duration = tick_duration;
   status.unhealthy_reason = unhealthy_;
+  status.cpu_time_source = deps_.on_cpu != nullptr ? std::string(deps_.on_cpu->name()) : "procfs";
   deps_.state->Publish(std::shared_ptr<const attribution::EnergyLedger>(ledger_),
                        std::move(status));
 }

@@ -68,6 +68,8 @@ struct AgentDeps {
   std::unique_ptr<usage::PodResolver> pods;          // optional
   std::unique_ptr<usage::PerfBackend> perf_backend;  // optional; owns what perf uses
   std::unique_ptr<usage::NodePerfCounters> perf;     // optional
+  // Optional: per-process on-CPU times read in one batch (the host's real kernel only).
+  std::unique_ptr<usage::OnCpuTimeSource> on_cpu;
 };
 
 // What one tick did, for tests and the bench.

@@ -4,11 +4,13 @@
 // (relative 1e-9); every value finite and >= 0; ledger counters never decrease.
 #include "agent/agent.h"
 
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "agent/config.h"
 #include "agent/fake_host.h"
@@ -115,7 +117,7 @@ class AgentHarness {
 
   void Build(AgentConfig config, const HostFs* fs = nullptr) {
     auto built = BuildAgent(config, fs != nullptr ? *fs : host.fs, host.clock, nullptr, state,
-                            /*use_perf=*/false);
+                            /*real_host=*/false);
     ASSERT_TRUE(built.ok()) << built.status().ToString();
     agent = std::move(built->agent);
   }
@@ -504,6 +506,51 @@ TEST(AgentTest, RunStopsAfterMaxTicksAndOnStop) {
   again->agent->Stop();
   again->agent->Run();  // returns at once
   EXPECT_EQ(again->agent->ticks(), 0u);
+}
+
+TEST(AgentTest, CpuTimeSourceOfAFakeHostIsProcfs) {
+  AgentHarness a;
+  a.host.LoadTree(kHosts + "/procfs-cgroupv2");
+  AgentConfig c = Config({});
+  a.Build(c);  // "auto": the tree is not this machine's kernel
+  a.Tick(1.0);
+  EXPECT_EQ(a.state.View().status->cpu_time_source, "procfs");
+  const std::string text =
+      exporter::RenderPrometheus(*a.state.View().ledger, *a.state.View().status, {});
+  EXPECT_THAT(text, HasSubstr("wattson_cpu_time_source_info{source=\"procfs\"} 1"));
+  c.cpu_time_source = "ebpf";
+  exporter::ExportState state(a.host.clock);
+  auto built = BuildAgent(c, a.host.fs, a.host.clock, nullptr, state, /*real_host=*/false);
+  ASSERT_FALSE(built.ok());
+  EXPECT_EQ(built.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(built.status().message(), HasSubstr("host_root is not /"));
+}
+
+// The agent on this machine with the eBPF source (skipped where it cannot load): processes come
+// from it after the first tick, and the metrics say so.
+TEST(AgentTest, EbpfCpuTimeSourceOnThisHost) {
+  RootedHostFs fs("/");
+  RealClock clock;
+  exporter::ExportState state(clock);
+  AgentConfig c;
+  c.meters = {};
+  c.hw_counters = false;
+  c.cpu_time_source = "ebpf";
+  auto built = BuildAgent(c, fs, clock, nullptr, state, /*real_host=*/true);
+  if (!built.ok() && built.status().message().find("cpu_time_source ebpf") == 0) {
+    GTEST_SKIP() << built.status().ToString();
+  }
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  auto& agent = *built->agent;
+  agent.Tick();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const TickReport r = agent.Tick();
+  EXPECT_TRUE(r.attributed) << (r.errors.empty() ? "" : r.errors.front());
+  EXPECT_GT(r.processes, 0u);
+  EXPECT_EQ(state.View().status->cpu_time_source, "ebpf");
+  const std::string text =
+      exporter::RenderPrometheus(*state.View().ledger, *state.View().status, {});
+  EXPECT_THAT(text, HasSubstr("wattson_cpu_time_source_info{source=\"ebpf\"} 1"));
 }
 
 TEST(AgentTest, KeepsProcStatFilesOpenUpToTheConfiguredNumber) {

@@ -117,6 +117,13 @@ Status ApplyKey(std::string_view key, std::string_view raw, AgentConfig* c) {
     WATTSON_ASSIGN_OR_RETURN(c->proc_open_files, ParseInteger(value, 0, 1LL << 22));
     return Status::Ok();
   }
+  if (key == "cpu_time_source") {
+    if (value != "auto" && value != "ebpf" && value != "procfs") {
+      return Status::InvalidArgument(
+          fmt::format("'{}' is not a CPU time source (auto, ebpf, procfs)", value));
+    }
+    return str(&c->cpu_time_source);
+  }
   if (key == "port_file") return str(&c->port_file);
   if (key == "node_name") return str(&c->node_name);
   if (key == "model") return str(&c->model);
@@ -315,6 +322,7 @@ const std::vector<ConfigKeyDef>& AgentConfigKeys() {
       {"error_log_every", "--error-log-every", "", "log a failing source once per N ticks"},
       {"proc_open_files", "--proc-open-files", "",
        "most /proc/<pid>/stat files kept open between ticks"},
+      {"cpu_time_source", "--cpu-time-source", "", "per-process CPU time: auto, ebpf, procfs"},
       {"estimate_platform", "--estimate-platform", "",
        "estimate platform power when no meter has it"},
   };

@@ -63,6 +63,10 @@ struct AgentConfig {
   // Most /proc/<pid>/stat files kept open between ticks (bounded by RLIMIT_NOFILE, whose soft
   // limit the agent raises to the hard one); 0 = open, read and close every file every tick.
   long long proc_open_files = 4096;
+  // Where per-process CPU time comes from: "auto" (eBPF where it loads and the agent reads the
+  // host it runs on in the initial pid namespace, else /proc), "ebpf" (an error if it cannot
+  // load), "procfs" (/proc/<pid>/stat of every process every tick). docs/agent.md, Performance.
+  std::string cpu_time_source = "auto";
   bool estimate_platform = true;  // estimate platform power by a model when no meter has it
   // From MODEL_CONFIG.
   TargetModelConfig components;  // NODE_COMPONENTS_*

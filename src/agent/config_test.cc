@@ -160,6 +160,27 @@ TEST_F(ConfigTest, ProcOpenFiles) {
   EXPECT_THAT(c.status().message(), HasSubstr("proc_open_files"));
 }
 
+TEST_F(ConfigTest, CpuTimeSource) {
+  auto c = LoadAgentConfig(Sources());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->cpu_time_source, "auto");
+  ConfigSources s = Sources();
+  s.config_file = Write("cpu.yaml", "cpu_time_source: procfs\n");
+  c = LoadAgentConfig(s);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->cpu_time_source, "procfs");
+  s.flags["cpu_time_source"] = "ebpf";
+  c = LoadAgentConfig(s);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->cpu_time_source, "ebpf");
+  EXPECT_EQ(c->origins.at("cpu_time_source"), "flag --cpu-time-source");
+  s.flags["cpu_time_source"] = "bpf";
+  c = LoadAgentConfig(s);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("cpu_time_source"));
+  EXPECT_THAT(c.status().message(), HasSubstr("auto, ebpf, procfs"));
+}
+
 TEST_F(ConfigTest, MetersNone) {
   ConfigSources s = Sources();
   s.flags["meters"] = "none";

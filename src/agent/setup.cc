@@ -10,10 +10,61 @@
 #include "fmt/format.h"
 #include "models/catalogue.h"
 #include "models/model_loader.h"
+#include "sources/usage/ebpf_on_cpu.h"
 
 namespace wattson::agent {
 
 namespace {
+
+// Whether this process is in the initial pid namespace (the kernel's pids are its pids): the
+// NSpid line of /proc/self/status lists one pid per namespace level. Without the line (Linux
+// before 4.1) there is no telling: assumed so.
+bool InInitialPidNamespace(const HostFs& fs) {
+  auto status = fs.ReadFile("/proc/self/status", 1u << 16);
+  if (!status.ok()) return false;
+  const std::string_view text = *status;
+  const auto at = text.find("\nNSpid:");
+  if (at == std::string_view::npos) return true;
+  std::string_view line = text.substr(at + 7);
+  line = line.substr(0, line.find('\n'));
+  int fields = 0;
+  for (std::size_t i = 0; i < line.size();) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i < line.size()) ++fields;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+  }
+  return fields == 1;
+}
+
+// The on-CPU time source config.cpu_time_source asks for and the host allows (see BuildAgent),
+// or null for /proc; the choice is logged.
+Result<std::unique_ptr<usage::OnCpuTimeSource>> OnCpuSourceFor(const AgentConfig& config,
+                                                               const HostFs& fs, bool real_host,
+                                                               Logger& logger) {
+  const char* kProcfs = "cpu time: /proc/<pid>/stat of every process every tick";
+  if (config.cpu_time_source == "procfs") {
+    logger.info("{} (cpu_time_source procfs)", kProcfs);
+    return std::unique_ptr<usage::OnCpuTimeSource>();
+  }
+  const bool forced = config.cpu_time_source == "ebpf";
+  auto not_used = [&](const std::string& why) -> Result<std::unique_ptr<usage::OnCpuTimeSource>> {
+    if (forced) return Status::FailedPrecondition("cpu_time_source ebpf: " + why);
+    logger.info("{} (eBPF not used: {})", kProcfs, why);
+    return std::unique_ptr<usage::OnCpuTimeSource>();
+  };
+  if (!real_host) {
+    return not_used("host_root is not /: eBPF sees this machine's kernel, not that tree");
+  }
+  if (!forced && !InInitialPidNamespace(fs)) {
+    return not_used("this process is not in the initial pid namespace, whose pids eBPF reports");
+  }
+  auto loaded = usage::EbpfOnCpuTimes::Load();
+  if (!loaded.ok()) return not_used(loaded.status().message());
+  logger.info(
+      "cpu time: eBPF on-CPU times (sched_switch); /proc/<pid>/stat read for new and exec'd "
+      "processes only");
+  return std::unique_ptr<usage::OnCpuTimeSource>(std::move(loaded).value());
+}
 
 // The model for one target from a path: a folder is a model DB (best model for this target and the
 // computable features), a file is one model.
@@ -141,7 +192,7 @@ exporter::HttpOptions HttpOptionsFrom(const AgentConfig& config) {
 
 Result<BuiltAgent> BuildAgent(const AgentConfig& config, const HostFs& fs, const Clock& clock,
                               std::shared_ptr<Logger> logger, exporter::ExportState& state,
-                              bool use_perf) {
+                              bool real_host) {
   if (!logger) logger = MakeNullLogger();
   BuiltAgent built;
   AgentDeps deps;
@@ -166,7 +217,7 @@ Result<BuiltAgent> BuildAgent(const AgentConfig& config, const HostFs& fs, const
   deps.meters = meters.TakeSources();
 
   bool have_perf = false;
-  if (use_perf && config.hw_counters) {
+  if (real_host && config.hw_counters) {
     auto backend = std::make_unique<usage::LinuxPerfBackend>();
     auto perf = usage::NodePerfCounters::Open(*backend, fs);
     if (perf.ok()) {
@@ -188,6 +239,7 @@ Result<BuiltAgent> BuildAgent(const AgentConfig& config, const HostFs& fs, const
       logger->info("perf counters: not used: {}", perf.status().message());
     }
   }
+  WATTSON_ASSIGN_OR_RETURN(deps.on_cpu, OnCpuSourceFor(config, fs, real_host, *logger));
   const std::vector<std::string> available = ComputableFeatures(have_perf);
   WATTSON_ASSIGN_OR_RETURN(deps.models, LoadNodeModels(config, available, *logger));
 

@@ -37,12 +37,14 @@ struct BuiltAgent {
   std::vector<ProbeOutcome> probes;
 };
 
-// Probes, loads and creates the agent. fs, clock and state must outlive it. use_perf: try to open
-// the node's hardware counters (only meaningful when fs reads the real host). Unless
+// Probes, loads and creates the agent. fs, clock and state must outlive it. real_host: fs reads the
+// host this process runs on, so the node's hardware counters are tried, and so is the eBPF on-CPU
+// time source (config.cpu_time_source: "auto" uses it when it loads and this process is in the
+// initial pid namespace; "ebpf" fails without it, or without real_host). Unless
 // config.proc_open_files is 0, raises the process's soft RLIMIT_NOFILE to its hard limit (the
 // agent keeps /proc/<pid>/stat files open; docs/agent.md, Performance).
 Result<BuiltAgent> BuildAgent(const AgentConfig& config, const HostFs& fs, const Clock& clock,
                               std::shared_ptr<Logger> logger, exporter::ExportState& state,
-                              bool use_perf);
+                              bool real_host);
 
 }  // namespace wattson::agent

@@ -350,6 +350,13 @@ std::string RenderPrometheus(const LedgerSnapshot& ledger, const AgentStatus& st
     b.Add("wattson_input_out_of_range", {{"model_id", m.id}}, m.input_out_of_range ? 1.0 : 0.0);
   }
 
+  if (!status.cpu_time_source.empty()) {
+    b.Family("wattson_cpu_time_source_info",
+             "Where per-process CPU time comes from: ebpf (on-CPU time per context switch) or "
+             "procfs (/proc/<pid>/stat every tick); value 1",
+             "gauge");
+    b.Add("wattson_cpu_time_source_info", {{"source", status.cpu_time_source}}, 1.0);
+  }
   b.Family("wattson_ticks_total", "Ticks attempted since start", "counter");
   b.Add("wattson_ticks_total", {}, static_cast<double>(status.ticks_total));
   b.Family("wattson_tick_duration_seconds", "Wall time the last tick took to process", "gauge");

@@ -50,6 +50,7 @@ struct AgentStatus {
   std::uint64_t ticks_total = 0;                       // ticks attempted, including failed ones
   Seconds last_tick_duration{0.0};                     // wall time the last tick took to process
   std::string unhealthy_reason;                        // non-empty: /healthz answers 503 with it
+  std::string cpu_time_source;  // where process CPU time comes from ("ebpf", "procfs"); "" = unsaid
 };
 
 // One point of the node power history: watts per zone name (dynamic + idle, keys summed).
