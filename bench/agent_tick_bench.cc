@@ -8,12 +8,18 @@
 // estimates platform power. Time spent rewriting the tree between ticks is excluded.
 // BM_AgentTick/N/1 runs the same host from an in-memory FakeHostFs: the agent's own work without
 // the kernel's cost of reading files.
-// scripts/bench-agent.sh runs one size per process (clean RSS) and prints a Markdown table.
+// BM_AgentTickRealHost runs the agent on this machine's own /proc with CPU time from stat or from
+// eBPF, BM_ScanRealProc the scan alone, BM_PipeRoundTrip what the eBPF program adds to context
+// switches (the eBPF variants skip where the program cannot be loaded).
+// scripts/bench-agent.sh runs one size per process (clean RSS) and prints Markdown tables.
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +36,7 @@
 #include "common/host_fs.h"
 #include "export/state.h"
 #include "fmt/format.h"
+#include "sources/usage/ebpf_on_cpu.h"
 #include "sources/usage/procfs.h"
 
 namespace {
@@ -306,47 +313,192 @@ void BM_ScanStateless(benchmark::State& state) {
   }
 }
 
+// Sleeping children of the benchmark process, `count` of them, killed when it goes. Wake(k)
+// makes k of them (chosen at random) each spin for `spin_us` of CPU and waits until they have.
+class Children {
+ public:
+  explicit Children(long count, int spin_us = 100) : rng_(7) {
+    if (::pipe(done_) != 0) std::abort();
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigset_t old;
+    pthread_sigmask(SIG_BLOCK, &usr1, &old);  // children inherit it and sigwait for it
+    for (long i = 0; i < count; ++i) {
+      const pid_t pid = ::fork();
+      if (pid == 0) {
+        for (;;) {
+          int sig = 0;
+          sigwait(&usr1, &sig);
+          timespec t0 = {};
+          timespec t = {};
+          ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+          do {
+            ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+          } while ((t.tv_sec - t0.tv_sec) * 1'000'000'000L + (t.tv_nsec - t0.tv_nsec) <
+                   spin_us * 1000L);
+          const char c = 'x';
+          (void)!::write(done_[1], &c, 1);
+        }
+      }
+      if (pid < 0) break;
+      pids_.push_back(pid);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+  ~Children() {
+    for (pid_t pid : pids_) ::kill(pid, SIGKILL);
+    for (pid_t pid : pids_) ::waitpid(pid, nullptr, 0);
+    ::close(done_[0]);
+    ::close(done_[1]);
+  }
+  void Wake(std::size_t k) {
+    k = std::min(k, pids_.size());
+    // k different children (the first k after a partial shuffle), each signalled once.
+    for (std::size_t i = 0; i < k; ++i) {
+      std::swap(pids_[i], pids_[i + rng_() % (pids_.size() - i)]);
+      ::kill(pids_[i], SIGUSR1);
+    }
+    char buf[256];
+    std::size_t got = 0;
+    while (got < k) {
+      struct pollfd pfd {
+        done_[0], POLLIN, 0
+      };
+      if (::poll(&pfd, 1, 5000) <= 0) std::abort();  // a child did not answer
+      const ssize_t n = ::read(done_[0], buf, std::min(sizeof(buf), k - got));
+      if (n <= 0) std::abort();
+      got += static_cast<std::size_t>(n);
+    }
+  }
+
+ private:
+  std::vector<pid_t> pids_;
+  int done_[2] = {-1, -1};
+  std::mt19937 rng_;
+};
+
 // The same scan of this machine's real /proc, with `processes` sleeping children added: what
 // procfs itself costs (its stat files are generated on each read; no inodes, no fstat check).
-// Second argument 1: the stateless ScanProcesses (open, read, close; schedstat) instead.
+// Second argument: 0 ProcScanner; 1 the stateless ScanProcesses (open, read, close; schedstat);
+// 2 ProcScanner with the eBPF on-CPU time source (skipped where it cannot load).
 void BM_ScanRealProc(benchmark::State& state) {
-  const bool stateless = state.range(1) != 0;
-  std::vector<pid_t> children;
-  for (int i = 0; i < state.range(0); ++i) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      for (;;) ::pause();
+  const long mode = state.range(1);
+  std::unique_ptr<wattson::usage::EbpfOnCpuTimes> ebpf;
+  if (mode == 2) {
+    auto loaded = wattson::usage::EbpfOnCpuTimes::Load();
+    if (!loaded.ok()) {
+      state.SkipWithError(loaded.status().ToString().c_str());
+      return;
     }
-    if (pid < 0) break;
-    children.push_back(pid);
+    ebpf = std::move(loaded).value();
   }
-  {
-    wattson::RootedHostFs hostfs("/");
-    wattson::RealClock clock;
-    wattson::usage::ProcScanner scanner(hostfs, clock, wattson::agent::DefaultAgentScanOptions());
-    auto first = scanner.Scan();
-    std::size_t seen = first.ok() ? first->processes.size() : 0;
-    StatelessScanner stateless_scanner(hostfs, clock);
-    for (auto _ : state) {
-      if (stateless) {
-        stateless_scanner.Scan(state);
-      } else {
-        auto scan = scanner.Scan();
-        benchmark::DoNotOptimize(scan);
-      }
+  Children children(state.range(0));
+  wattson::RootedHostFs hostfs("/");
+  wattson::RealClock clock;
+  wattson::usage::ProcScanner scanner(hostfs, clock, wattson::agent::DefaultAgentScanOptions(),
+                                      ebpf.get());
+  auto first = scanner.Scan();
+  std::size_t seen = first.ok() ? first->processes.size() : 0;
+  StatelessScanner stateless_scanner(hostfs, clock);
+  double on_cpu_samples = 0;
+  for (auto _ : state) {
+    if (mode == 1) {
+      stateless_scanner.Scan(state);
+    } else {
+      auto scan = scanner.Scan();
+      if (scan.ok()) on_cpu_samples = scan->on_cpu_samples;
+      benchmark::DoNotOptimize(scan);
     }
-    state.counters["processes"] = static_cast<double>(seen);
-    state.counters["open_files"] = static_cast<double>(scanner.open_files());
   }
-  for (pid_t pid : children) ::kill(pid, SIGKILL);
-  for (pid_t pid : children) ::waitpid(pid, nullptr, 0);
+  state.counters["processes"] = static_cast<double>(seen);
+  state.counters["open_files"] = static_cast<double>(scanner.open_files());
+  state.counters["from_ebpf"] = on_cpu_samples;
 }
 
+// The whole agent on this machine (host root /, no meter: the embedded default model estimates
+// every zone) with `processes` children added, a third of which run 100 us before each tick.
+// Second argument: 0 cpu_time_source procfs, 1 ebpf (skipped where it cannot load).
+void BM_AgentTickRealHost(benchmark::State& state) {
+  Children children(state.range(0));
+  wattson::RootedHostFs hostfs("/");
+  wattson::RealClock clock;
+  wattson::exporter::ExportState export_state(clock);
+  wattson::agent::AgentConfig config;
+  config.meters = {};
+  config.hw_counters = false;
+  config.cpu_time_source = state.range(1) == 0 ? "procfs" : "ebpf";
+  auto built =
+      wattson::agent::BuildAgent(config, hostfs, clock, nullptr, export_state, /*real_host=*/true);
+  if (!built.ok()) {
+    state.SkipWithError(built.status().ToString().c_str());
+    return;
+  }
+  auto& agent = *built->agent;
+  agent.Tick();  // baseline
+  const std::size_t third = static_cast<std::size_t>(state.range(0) / 3);
+  for (int i = 0; i < 3; ++i) {
+    children.Wake(third);
+    agent.Tick();
+  }
+  std::size_t processes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    children.Wake(third);
+    state.ResumeTiming();
+    auto report = agent.Tick();
+    processes = report.processes;
+    benchmark::DoNotOptimize(report);
+  }
+  state.counters["processes"] = static_cast<double>(processes);
+  state.counters["rss_mb"] = StatusMb("VmRSS:");
+  state.counters["peak_rss_mb"] = StatusMb("VmHWM:");
+}
+
+// What the eBPF program costs every context switch of the machine: a round trip between this
+// process and a child over two pipes (two switches each way on one CPU, or wake-ups across two),
+// without (0) and with (1) the program loaded. Real time per round trip.
+void BM_PipeRoundTrip(benchmark::State& state) {
+  std::unique_ptr<wattson::usage::EbpfOnCpuTimes> ebpf;
+  if (state.range(0) == 1) {
+    auto loaded = wattson::usage::EbpfOnCpuTimes::Load();
+    if (!loaded.ok()) {
+      state.SkipWithError(loaded.status().ToString().c_str());
+      return;
+    }
+    ebpf = std::move(loaded).value();
+  }
+  int to_child[2], to_parent[2];
+  if (::pipe(to_child) != 0 || ::pipe(to_parent) != 0) std::abort();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(to_child[1]);  // so that the parent's close ends the loop
+    ::close(to_parent[0]);
+    char c;
+    while (::read(to_child[0], &c, 1) == 1) {
+      if (::write(to_parent[1], &c, 1) != 1) break;
+    }
+    ::_exit(0);
+  }
+  ::close(to_child[0]);
+  ::close(to_parent[1]);
+  char c = 'x';
+  for (auto _ : state) {
+    if (::write(to_child[1], &c, 1) != 1 || ::read(to_parent[0], &c, 1) != 1) std::abort();
+  }
+  ::close(to_child[1]);
+  ::waitpid(pid, nullptr, 0);
+  ::close(to_parent[0]);
+}
+
+BENCHMARK(BM_PipeRoundTrip)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ScanRealProc)
     ->Args({100, 0})
     ->Args({1000, 0})
     ->Args({1000, 1})
+    ->Args({1000, 2})
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AgentTickRealHost)->ArgsProduct({{100, 1000}, {0, 1}})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScanOnly)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScanStateless)->Arg(100)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AgentTick)->ArgsProduct({{100, 1000, 10000}, {0, 1}})->Unit(benchmark::kMillisecond);

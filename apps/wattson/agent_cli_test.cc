@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/config.h"
 #include "cli_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -105,6 +106,11 @@ TEST_F(AgentCliTest, HelpListsTheContractOptions) {
         "--meters", "--passthrough-file", "--passthrough-url", "--kubelet-url",
         "--kubelet-token-file", "--pod-list-file", "--kepler-config-dir"}) {
     EXPECT_THAT(r.out, HasSubstr(opt)) << opt;
+  }
+  // Every configuration key has its flag (docs/agent.md's table lists them all).
+  for (const agent::ConfigKeyDef& def : agent::AgentConfigKeys()) {
+    if (def.flag.empty()) continue;
+    EXPECT_THAT(r.out, HasSubstr(std::string(def.flag) + " ")) << def.key;
   }
 }
 
