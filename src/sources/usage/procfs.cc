@@ -537,7 +537,11 @@ Result<ProcScan> ProcScanner::Scan() {
         known.push_back(std::move(k));  // keeps what it knew (and its file) for the next scan
         continue;
       }
-      execed = r == StatRead::kExeced;
+      const bool same_process =
+          entry != nullptr && entry->start_boottime_ns / ns_per_tick_ == k.stat.start_time_ticks;
+      // An exec the source counted rereads the cgroup even when the program kept its comm.
+      execed = r == StatRead::kExeced ||
+               (was_on_cpu && k.on_cpu_based && same_process && entry->execs != k.execs);
       p = SampleOf(pid, k.stat, options_);
       if (!(p.kernel_thread && !options_.include_kernel_threads)) {
         AddSchedstat(fs_, std::string(dir), options_, p);
@@ -545,12 +549,10 @@ Result<ProcScan> ProcScanner::Scan() {
       if (on_cpu) {
         // Count from this read of stat; the file need not stay open (it is read again only for
         // an exec or a recycled pid).
-        const bool same =
-            entry != nullptr && entry->start_boottime_ns / ns_per_tick_ == k.stat.start_time_ticks;
         k.on_cpu_based = true;
         k.stat_cpu_time = p.stat_cpu_time;
-        k.on_cpu_base_ns = same ? entry->on_cpu_ns : 0;
-        k.execs = same ? entry->execs : 0;
+        k.on_cpu_base_ns = same_process ? entry->on_cpu_ns : 0;
+        k.execs = same_process ? entry->execs : 0;
         if (!was_on_cpu) k.reported = Seconds(0);
         Drop(k);
       } else {

@@ -709,9 +709,17 @@ TEST(ProcScannerOnCpuTest, ExecRecycledPidAndIncompleteSourceReadStat) {
   EXPECT_EQ(Find(*scan, 61)->comm, "new");
   EXPECT_DOUBLE_EQ(Find(*scan, 61)->cpu_time.value(), 0.03);
   EXPECT_DOUBLE_EQ(Find(*scan, 62)->cpu_time.value(), 0.4);
-  // From here the new counts are the base: 60 runs 0.1 s more, without a stat read.
+  // An exec that keeps the comm (a program re-executing itself) still rereads the cgroup.
+  base.SetFile("/proc/60/cgroup", "0::/kubepods/pod1/ctr2\n");
   on_cpu.is_complete = true;
-  on_cpu.Set(60, 100, 0.62, 1);
+  on_cpu.Set(60, 100, 0.52, /*execs=*/2);
+  scan = scanner.Scan();
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(Find(*scan, 60)->comm, "nginx");
+  EXPECT_EQ(Find(*scan, 60)->cgroup_path, "/kubepods/pod1/ctr2");
+  EXPECT_DOUBLE_EQ(Find(*scan, 60)->cpu_time.value(), 0.12);
+  // From here the new counts are the base: 60 runs 0.1 s more, without a stat read.
+  on_cpu.Set(60, 100, 0.62, 2);
   scan = scanner.Scan();
   ASSERT_TRUE(scan.ok());
   EXPECT_EQ(scan->on_cpu_samples, 3);
