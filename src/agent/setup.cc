@@ -16,26 +16,6 @@ namespace wattson::agent {
 
 namespace {
 
-// Whether this process is in the initial pid namespace (the kernel's pids are its pids): the
-// NSpid line of /proc/self/status lists one pid per namespace level. Without the line (Linux
-// before 4.1) there is no telling: assumed so.
-bool InInitialPidNamespace(const HostFs& fs) {
-  auto status = fs.ReadFile("/proc/self/status", 1u << 16);
-  if (!status.ok()) return false;
-  const std::string_view text = *status;
-  const auto at = text.find("\nNSpid:");
-  if (at == std::string_view::npos) return true;
-  std::string_view line = text.substr(at + 7);
-  line = line.substr(0, line.find('\n'));
-  int fields = 0;
-  for (std::size_t i = 0; i < line.size();) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    if (i < line.size()) ++fields;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-  }
-  return fields == 1;
-}
-
 // The on-CPU time source config.cpu_time_source asks for and the host allows (see BuildAgent),
 // or null for /proc; the choice is logged.
 Result<std::unique_ptr<usage::OnCpuTimeSource>> OnCpuSourceFor(const AgentConfig& config,
@@ -55,7 +35,7 @@ Result<std::unique_ptr<usage::OnCpuTimeSource>> OnCpuSourceFor(const AgentConfig
   if (!real_host) {
     return not_used("host_root is not /: eBPF sees this machine's kernel, not that tree");
   }
-  if (!forced && !InInitialPidNamespace(fs)) {
+  if (!forced && !usage::InInitialPidNamespace(fs)) {
     return not_used("this process is not in the initial pid namespace, whose pids eBPF reports");
   }
   auto loaded = usage::EbpfOnCpuTimes::Load();

@@ -286,6 +286,17 @@ Result<NodeCpuTimes> ParseProcStatCpu(std::string_view text, double ticks_per_se
   return out;
 }
 
+bool InInitialPidNamespace(const HostFs& fs) {
+  auto status = fs.ReadFile("/proc/self/status", kMaxProcFileBytes);
+  if (!status.ok()) return false;
+  const std::string_view text = *status;
+  const auto at = text.find("\nNSpid:");
+  if (at == std::string_view::npos) return true;
+  std::string_view line = text.substr(at + 7);
+  line = line.substr(0, line.find('\n'));
+  return Fields(line).size() == 1;
+}
+
 Result<ProcScan> ScanProcesses(const HostFs& fs, const Clock& clock, const ScanOptions& options) {
   if (!(options.ticks_per_second > 0) || !std::isfinite(options.ticks_per_second)) {
     return Status::InvalidArgument("ScanOptions.ticks_per_second must be positive");

@@ -194,6 +194,11 @@ Result<std::uint64_t> ParseSchedstat(std::string_view text);
 // Returns "" when no line is well formed.
 std::string SelectCgroupPath(std::string_view cgroup_file);
 
+// Whether this process is in the initial pid namespace (the kernel's pids are the ones its /proc
+// lists), from the NSpid line of /proc/self/status, which lists one pid per namespace level.
+// Without the line (Linux before 4.1) there is no telling: true. Unreadable: false.
+bool InInitialPidNamespace(const HostFs& fs);
+
 // Parses /proc/stat's aggregate "cpu" line; fields missing on old kernels count as zero.
 Result<NodeCpuTimes> ParseProcStatCpu(std::string_view text, double ticks_per_second);
 

@@ -306,6 +306,17 @@ TEST(ScanProcessesTest, UnlistableProcIsAnError) {
   EXPECT_EQ(scan.status().code(), StatusCode::kIoError);
 }
 
+TEST(InInitialPidNamespaceTest, FromNSpid) {
+  FakeHostFs fs;
+  EXPECT_FALSE(InInitialPidNamespace(fs));  // unreadable
+  fs.SetFile("/proc/self/status", "Name:\twattson\nPid:\t812\nNSpid:\t812\nNSpgid:\t812\n");
+  EXPECT_TRUE(InInitialPidNamespace(fs));
+  fs.SetFile("/proc/self/status", "Name:\twattson\nNSpid:\t23015\t1\nNSpgid:\t23015\t1\n");
+  EXPECT_FALSE(InInitialPidNamespace(fs));  // a container's pid 1
+  fs.SetFile("/proc/self/status", "Name:\twattson\nPid:\t812\n");
+  EXPECT_TRUE(InInitialPidNamespace(fs));  // Linux < 4.1: no NSpid line
+}
+
 // ProcScanner
 
 ScanOptions ScannerOptions() {
