@@ -37,8 +37,6 @@ class EbpfOnCpuTimes final : public OnCpuTimeSource {
   bool complete() const override { return complete_; }
   void Retain(std::span<const int> listed) override;
 
-  std::size_t entries() const { return snapshot_.size(); }  // in the last snapshot
-
  private:
   struct Bpf;  // libbpf's object and links
   explicit EbpfOnCpuTimes(std::unique_ptr<Bpf> bpf);

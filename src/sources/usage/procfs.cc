@@ -481,6 +481,10 @@ ProcScanner::StatRead ProcScanner::ReadAndParseStat(Known& k, const std::string&
   return comm_changed ? StatRead::kExeced : StatRead::kRead;
 }
 
+bool ProcScanner::SameProcess(const ProcessOnCpu* entry, std::uint64_t start_time_ticks) const {
+  return entry != nullptr && entry->start_boottime_ns / ns_per_tick_ == start_time_ticks;
+}
+
 std::optional<Seconds> ProcScanner::OnCpuTime(const Known& k, const ProcessOnCpu* entry) const {
   if (!k.on_cpu_based || !k.have_stat) return std::nullopt;
   if (entry == nullptr) {
@@ -489,7 +493,7 @@ std::optional<Seconds> ProcScanner::OnCpuTime(const Known& k, const ProcessOnCpu
     return std::nullopt;
   }
   // A different start time is a recycled pid, more execs a new program: read stat.
-  if (entry->start_boottime_ns / ns_per_tick_ != k.stat.start_time_ticks) return std::nullopt;
+  if (!SameProcess(entry, k.stat.start_time_ticks)) return std::nullopt;
   if (entry->execs != k.execs || entry->on_cpu_ns < k.on_cpu_base_ns) return std::nullopt;
   return k.stat_cpu_time + Seconds(static_cast<double>(entry->on_cpu_ns - k.on_cpu_base_ns) * 1e-9);
 }
@@ -548,8 +552,7 @@ Result<ProcScan> ProcScanner::Scan() {
         known.push_back(std::move(k));  // keeps what it knew (and its file) for the next scan
         continue;
       }
-      const bool same_process =
-          entry != nullptr && entry->start_boottime_ns / ns_per_tick_ == k.stat.start_time_ticks;
+      const bool same_process = SameProcess(entry, k.stat.start_time_ticks);
       // An exec the source counted rereads the cgroup even when the program kept its comm.
       execed = r == StatRead::kExeced ||
                (was_on_cpu && k.on_cpu_based && same_process && entry->execs != k.execs);

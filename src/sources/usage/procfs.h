@@ -141,6 +141,8 @@ class ProcScanner {
   // ReadStat and parse into k.stat; a different start time resets k (a recycled pid) and reads
   // again. kExeced: the comm changed. kGone and kUnreadable are counted in scan.
   StatRead ReadAndParseStat(Known& k, const std::string& path, ProcScan& scan);
+  // Whether the source's entry (may be null) is the process that started at start_time_ticks.
+  bool SameProcess(const ProcessOnCpu* entry, std::uint64_t start_time_ticks) const;
   // k's CPU time from the source's entry, or nullopt when stat must be read.
   std::optional<Seconds> OnCpuTime(const Known& k, const ProcessOnCpu* entry) const;
   void Drop(Known& k);
