@@ -313,6 +313,18 @@ void BM_ScanStateless(benchmark::State& state) {
   }
 }
 
+// Loads the eBPF on-CPU time source into *out, or marks the benchmark skipped (with the reason)
+// and returns false.
+bool LoadEbpf(benchmark::State& state, std::unique_ptr<wattson::usage::EbpfOnCpuTimes>* out) {
+  auto loaded = wattson::usage::EbpfOnCpuTimes::Load();
+  if (!loaded.ok()) {
+    state.SkipWithError(loaded.status().ToString().c_str());
+    return false;
+  }
+  *out = std::move(loaded).value();
+  return true;
+}
+
 // Sleeping children of the benchmark process, `count` of them, killed when it goes. Wake(k)
 // makes k of them (chosen at random) each spin for `spin_us` of CPU and waits until they have.
 class Children {
@@ -385,14 +397,7 @@ class Children {
 void BM_ScanRealProc(benchmark::State& state) {
   const long mode = state.range(1);
   std::unique_ptr<wattson::usage::EbpfOnCpuTimes> ebpf;
-  if (mode == 2) {
-    auto loaded = wattson::usage::EbpfOnCpuTimes::Load();
-    if (!loaded.ok()) {
-      state.SkipWithError(loaded.status().ToString().c_str());
-      return;
-    }
-    ebpf = std::move(loaded).value();
-  }
+  if (mode == 2 && !LoadEbpf(state, &ebpf)) return;
   Children children(state.range(0));
   wattson::RootedHostFs hostfs("/");
   wattson::RealClock clock;
@@ -460,14 +465,7 @@ void BM_AgentTickRealHost(benchmark::State& state) {
 // without (0) and with (1) the program loaded. Real time per round trip.
 void BM_PipeRoundTrip(benchmark::State& state) {
   std::unique_ptr<wattson::usage::EbpfOnCpuTimes> ebpf;
-  if (state.range(0) == 1) {
-    auto loaded = wattson::usage::EbpfOnCpuTimes::Load();
-    if (!loaded.ok()) {
-      state.SkipWithError(loaded.status().ToString().c_str());
-      return;
-    }
-    ebpf = std::move(loaded).value();
-  }
+  if (state.range(0) == 1 && !LoadEbpf(state, &ebpf)) return;
   int to_child[2], to_parent[2];
   if (::pipe(to_child) != 0 || ::pipe(to_parent) != 0) std::abort();
   const pid_t pid = ::fork();
